@@ -1,0 +1,71 @@
+"""gmp-moments: the Generalized Moment Problem in Python.
+
+>>> import gmp
+>>> x = gmp.variables("x", 2)
+>>> res = gmp.solve(x[0]**2 + x[1]**2 - 2*x[0], [1 - x[0]**2 - x[1]**2 >= 0])   # doctest: +SKIP
+>>> res.certified, round(res.bound, 6), res.atoms.points                           # doctest: +SKIP
+(True, -1.0, array([[1., 0.]]))
+
+Layers: ``gmp`` (polynomials, moments, relaxations, flatness, extraction —
+imports no solver), ``gmp_backends`` (SDP solvers behind one interface),
+``polymom_apps`` (mixture models as GMPs).
+"""
+from __future__ import annotations
+
+from .conic import ConicProgram, ConicSolution, PSDBlock
+from .errors import (
+    BackendError,
+    BackendNotAvailableError,
+    GMPError,
+    MissingMomentError,
+    ModelError,
+    OptionError,
+    OrderError,
+    UnknownBackendError,
+)
+from .moments import MomentSequence
+from .monomials import basis, count
+from .polynomial import Constraint, Polynomial, Variable, as_polynomial, from_sympy, variables
+from .problem import GMP, Measure, MomentConstraint, MomentExpr, Objective, maximize, minimize
+from .relaxation import RelaxationMap, build_relaxation
+from .result import AtomCheck, Result
+from .solve import solve, solve_gmp
+from .status import Status
+
+__version__ = "0.1.0"
+
+
+def available_backends():
+    """Every known SDP backend, usable or not, with the reason and the remedy."""
+    from gmp_backends import available_backends as _ab
+
+    return _ab()
+
+
+def __getattr__(name: str):  # lazy access to the numeric layers
+    if name in ("extract_atoms", "atoms_to_moments", "Atoms"):
+        from . import extraction
+
+        return getattr(extraction, name)
+    if name in ("flatness", "FlatnessReport"):
+        from . import flatness as _f
+
+        return _f if name == "flatness_module" else getattr(_f, name)
+    if name in ("RankRule", "RelativeTolerance", "SpectralGap", "FixedRank", "numerical_rank", "as_rank_rule"):
+        from . import rank
+
+        return getattr(rank, name)
+    raise AttributeError(f"module 'gmp' has no attribute {name!r}")
+
+
+__all__ = [
+    "variables", "Variable", "Polynomial", "Constraint", "as_polynomial", "from_sympy",
+    "basis", "count", "MomentSequence",
+    "Measure", "MomentExpr", "MomentConstraint", "Objective", "GMP", "minimize", "maximize",
+    "ConicProgram", "ConicSolution", "PSDBlock", "RelaxationMap", "build_relaxation",
+    "Result", "AtomCheck", "Status", "solve", "solve_gmp", "available_backends",
+    "extract_atoms", "atoms_to_moments", "Atoms", "flatness", "FlatnessReport",
+    "RankRule", "RelativeTolerance", "SpectralGap", "FixedRank", "numerical_rank", "as_rank_rule",
+    "GMPError", "ModelError", "OrderError", "MissingMomentError", "BackendNotAvailableError",
+    "UnknownBackendError", "BackendError", "OptionError",
+]

@@ -1,0 +1,161 @@
+"""The Lasserre moment relaxation of order r of a :class:`~gmp.problem.GMP`.
+
+For each measure ``mu_k`` on ``n_k`` variables the decision variables are its
+moments up to degree ``2r`` (graded order), stacked measure after measure.
+The relaxation [Las01, Las08] is::
+
+    min  c @ y + c0
+    s.t. M_r(y_k) PSD                                     (moment matrix)
+         M_{r - ceil(deg g / 2)}(g y_k) PSD               (each support g >= 0)
+         L_{y_k}(h x^a) = 0,  |a| <= 2r - deg h           (each support h == 0: equalities,
+                                                           not pairs of inequalities)
+         y_k[0] = mass_k                                  (when the mass is fixed)
+         sum_k L_{y_k}(p_ik) (==, >=) b_i                 (moment constraints)
+
+A maximization is passed to the backend as the minimization of ``-c``;
+:class:`RelaxationMap` undoes it and cuts the solver's ``x`` back into one
+:class:`~gmp.moments.MomentSequence` per measure.
+"""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .conic import ConicProgram, ConicSolution, PSDBlock
+from .errors import OrderError
+from .matrices import half_degree, localizing_coefficients, localizing_equalities, moment_coefficients, riesz_row, trace_vector
+from .moments import MomentSequence
+from .monomials import count
+from .problem import GMP, Measure
+
+__all__ = ["RelaxationMap", "build_relaxation", "check_order"]
+
+
+@dataclass(frozen=True, eq=False)
+class RelaxationMap:
+    """How to read a solver's answer back as moments of each measure."""
+
+    problem: GMP
+    order: int
+    offsets: tuple[int, ...]  # start of each measure's moments in x; last = n_vars
+    sign: float  # +1 for min, -1 for max
+    block_owner: tuple[tuple[int, str], ...]  # (measure index, "moment" | "localizing g_j")
+
+    def decode(self, solution: ConicSolution) -> tuple[MomentSequence, ...] | None:
+        """Moment sequences (one per measure), or None when the solver gave no point."""
+        if solution.x is None:
+            return None
+        x = np.asarray(solution.x, dtype=float)
+        return tuple(
+            MomentSequence(m.variables, 2 * self.order, x[self.offsets[k] : self.offsets[k + 1]])
+            for k, m in enumerate(self.problem.measures)
+        )
+
+    def bound(self, solution: ConicSolution) -> float | None:
+        """Objective of the relaxation in the problem's own sense."""
+        val = solution.primal_objective
+        if val is None:
+            val = solution.dual_objective
+        return None if val is None else self.sign * float(val)
+
+
+def check_order(problem: GMP, order: object) -> int:
+    """Validate a fixed order against every degree in the problem; return it as int."""
+    if isinstance(order, bool) or not isinstance(order, numbers.Integral) or int(order) < 1:
+        raise OrderError(f"order must be a positive integer or 'auto', got {order!r}")
+    r = int(order)
+    items: list[tuple[str, int]] = []
+    for m in problem.measures:
+        items += [(f"support constraint {g} >= 0 of {m.name}", g.degree) for g in m.inequalities]
+        items += [(f"support constraint {h} == 0 of {m.name}", h.degree) for h in m.equalities]
+    if problem.objective.expr is not None:
+        items.append(("objective", problem.objective.expr.degree))
+    items += [(f"moment constraint {k}", c.expr.degree) for k, c in enumerate(problem.constraints)]
+    for what, deg in items:
+        if deg > 2 * r:
+            need = half_degree(deg)
+            raise OrderError(
+                f"order must be at least {need} for the {what} of degree {deg}, but got "
+                f"order={r}; pass order={need} or order='auto'"
+            )
+    return r
+
+
+def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, RelaxationMap]:
+    """Assemble the order-``order`` moment relaxation as a :class:`ConicProgram`."""
+    r = check_order(problem, order)
+    measures = problem.measures
+    sizes = [count(m.n_vars, 2 * r) for m in measures]
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+    n_total = int(offsets[-1])
+
+    def widen(F: sp.spmatrix, k: int) -> sp.csc_matrix:
+        """Place a block over measure k's moments into the full variable vector."""
+        F = sp.coo_matrix(F)
+        return sp.csc_matrix((F.data, (F.row, F.col + offsets[k])), shape=(F.shape[0], n_total))
+
+    blocks: list[PSDBlock] = []
+    owners: list[tuple[int, str]] = []
+    eq_rows: list[sp.spmatrix] = []
+    eq_rhs: list[np.ndarray] = []
+    in_rows: list[np.ndarray] = []
+    in_rhs: list[float] = []
+
+    for k, m in enumerate(measures):
+        n = m.n_vars
+        N = count(n, r)
+        blocks.append(PSDBlock(N, widen(moment_coefficients(n, r, sizes[k]), k), np.zeros(N * N), f"M_{r}({m.name})"))
+        owners.append((k, "moment"))
+        for j, g in enumerate(m.inequalities):
+            ge, gc = g.terms_in(m.variables)
+            F, F0, Ng = localizing_coefficients(n, r, ge, gc, sizes[k])
+            blocks.append(PSDBlock(Ng, widen(F, k), F0, f"M_{r - half_degree(g.degree)}(g{j} {m.name})"))
+            owners.append((k, f"localizing g{j}"))
+        for h in m.equalities:
+            he, hc = h.terms_in(m.variables)
+            eq_rows.append(widen(localizing_equalities(n, r, he, hc, sizes[k]), k))
+            eq_rhs.append(np.zeros(eq_rows[-1].shape[0]))
+        mass = problem.mass_of(m)
+        if mass is not None:
+            eq_rows.append(sp.csr_matrix(([1.0], ([0], [offsets[k]])), shape=(1, n_total)))
+            eq_rhs.append(np.array([mass]))
+
+    def expr_row(expr) -> np.ndarray:
+        row = np.zeros(n_total)
+        for _, (m, p) in expr.terms.items():
+            k = problem.measure_index(m)
+            e, c = p.terms_in(m.variables)
+            row[offsets[k] : offsets[k + 1]] += riesz_row(e, c, sizes[k])
+        return row
+
+    for c in problem.constraints:
+        row = expr_row(c.expr)
+        if c.kind == "==":
+            eq_rows.append(sp.csr_matrix(row))
+            eq_rhs.append(np.array([-c.expr.const]))
+        else:  # row @ y + const >= 0  <=>  -row @ y <= const
+            in_rows.append(-row)
+            in_rhs.append(c.expr.const)
+
+    sense = problem.objective.sense
+    sign = 1.0 if sense == "min" else -1.0
+    if problem.objective.expr is None:
+        cvec = np.concatenate([trace_vector(m.n_vars, r, sizes[k]) for k, m in enumerate(measures)])
+        c0 = 0.0
+    else:
+        cvec = sign * expr_row(problem.objective.expr)
+        c0 = sign * problem.objective.expr.const
+
+    A_eq = sp.vstack(eq_rows, format="csr") if eq_rows else None
+    b_eq = np.concatenate(eq_rhs) if eq_rhs else None
+    A_in = sp.csr_matrix(np.vstack(in_rows)) if in_rows else None
+    b_in = np.array(in_rhs) if in_rhs else None
+    names = tuple(
+        f"{m.name}[{i}]" for m in measures for i in range(count(m.n_vars, 2 * r))
+    ) if n_total <= 5000 else None
+    program = ConicProgram(cvec, c0, A_eq, b_eq, A_in, b_in, tuple(blocks), names)
+    rmap = RelaxationMap(problem, r, tuple(int(o) for o in offsets), sign, tuple(owners))
+    return program, rmap

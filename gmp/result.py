@@ -1,0 +1,135 @@
+"""What :func:`gmp.solve` returns: a frozen, readable :class:`Result`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .conic import ConicSolution
+from .moments import MomentSequence
+from .status import Status
+
+__all__ = ["Status", "AtomCheck", "Result", "OrderAttempt"]
+
+
+@dataclass(frozen=True)
+class AtomCheck:
+    """Checks of one extracted atom before it may be called a minimizer.
+
+    Attributes
+    ----------
+    point : ndarray of shape (n,)
+    weight : float
+    objective_gap : float or None
+        ``|f(point) - bound| / max(1, |bound|)`` (polynomial optimization only).
+    violation : float
+        Largest support-constraint violation: ``max(-g(point), |h(point)|)``, 0 if none.
+    ok : bool
+    """
+
+    point: np.ndarray
+    weight: float
+    objective_gap: float | None
+    violation: float
+    ok: bool
+
+
+@dataclass(frozen=True)
+class OrderAttempt:
+    """One order tried by ``order="auto"``."""
+
+    order: int
+    status: Status
+    bound: float | None
+    certified: bool
+    ranks: tuple[tuple[int, ...], ...]
+
+
+def _fmt_point(p: np.ndarray) -> str:
+    return "(" + ", ".join(f"{v:.6g}" for v in np.ravel(p)) + ")"
+
+
+@dataclass(frozen=True)
+class Result:
+    """Outcome of a moment relaxation.
+
+    Attributes
+    ----------
+    success : bool
+        The solver returned a solution (status optimal or optimal_inaccurate);
+        says nothing about exactness: see ``certified``.
+    status : Status
+    message : str
+        What happened and, when relevant, what to try.
+    bound : float or None
+        Value of the relaxation: a lower bound for a minimization (an upper
+        bound for a maximization) on the problem's optimum; ``±inf`` when the
+        relaxation is infeasible / unbounded; None when the solver failed.
+    order : int
+        Relaxation order solved (the last one tried with ``order="auto"``).
+    certified : bool
+        True only when the moment matrices are flat [CF96], the atoms were
+        extracted and passed every per-atom check, and the solver reported
+        optimal: then ``bound`` is the optimum and ``atoms`` are minimizers.
+    ranks : tuple of tuple of int
+        Per measure, numerical ranks of ``M_0 .. M_order``.
+    atoms : Atoms or None
+        Atoms of the (first) measure; ``atoms_per_measure`` has all.
+    moments : tuple of MomentSequence or None
+        Per measure.
+    backend : str
+    timings : dict
+        Seconds for ``build``, ``solve``, ``extract`` and ``total``.
+    raw_status : str
+        The solver's own status text.
+    """
+
+    success: bool
+    status: Status
+    message: str
+    bound: float | None
+    order: int
+    certified: bool
+    ranks: tuple[tuple[int, ...], ...]
+    atoms: Any | None
+    moments: tuple[MomentSequence, ...] | None
+    backend: str
+    timings: dict[str, float]
+    raw_status: str
+    atoms_per_measure: tuple[Any | None, ...] = ()
+    atom_checks: tuple[AtomCheck, ...] = ()
+    flatness: tuple[Any, ...] = ()
+    attempts: tuple[OrderAttempt, ...] = ()
+    solution: ConicSolution | None = field(default=None, repr=False)
+
+    @property
+    def minimizers(self) -> np.ndarray:
+        """Certified minimizers, shape (k, n); empty when not certified."""
+        if not self.certified or self.atoms is None:
+            return np.zeros((0, 0))
+        return np.asarray(self.atoms.points)
+
+    @property
+    def moment(self) -> MomentSequence | None:
+        """The moment sequence of the single (first) measure."""
+        return self.moments[0] if self.moments else None
+
+    def __repr__(self) -> str:
+        return f"<gmp.Result {self.summary()}>"
+
+    def summary(self) -> str:
+        if self.certified and self.atoms is not None:
+            pts = ", ".join(
+                f"{_fmt_point(p)} w={w:.4g}" for p, w in zip(self.atoms.points, self.atoms.weights)
+            )
+            k = len(self.atoms.weights)
+            return (
+                f"certified optimum {self.bound:.8g} at {k} atom{'s' if k != 1 else ''}: {pts} "
+                f"[order {self.order}, {self.backend}]"
+            )
+        b = "none" if self.bound is None else f"{self.bound:.8g}"
+        return f"{self.status.value}: bound {b}, not certified [order {self.order}, {self.backend}]; {self.message}"
+
+    def __str__(self) -> str:
+        return self.summary()

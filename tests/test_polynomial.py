@@ -1,0 +1,86 @@
+import numpy as np
+import pytest
+
+import gmp
+from gmp import ModelError, variables
+
+
+def test_arithmetic_matches_pointwise_evaluation():
+    x, y, z = variables("x y z")
+    p = (x - 2 * y) ** 3 + x * z / 4 - 7
+    q = 3 - y * z**2
+    rng = np.random.default_rng(0)
+    pts = rng.normal(size=(50, 3))
+    X, Y, Z = pts.T
+    P = (X - 2 * Y) ** 3 + X * Z / 4 - 7
+    Q = 3 - Y * Z**2
+    vs = [x, y, z]
+    np.testing.assert_allclose((p * q).evaluate(pts, vs), P * Q, rtol=1e-12)
+    np.testing.assert_allclose((p - q).evaluate(pts, vs), P - Q, rtol=1e-12)
+    np.testing.assert_allclose((2.5 * p + q**2).evaluate(pts, vs), 2.5 * P + Q**2, rtol=1e-12)
+    np.testing.assert_allclose((-p).evaluate(pts, vs), -P)
+
+
+def test_degree_terms_and_cancellation():
+    x, y = variables("x y")
+    p = (x + y) ** 4
+    assert p.degree == 4 and p.n_terms == 5
+    assert (p - p).is_zero and (p - p).degree == 0
+    assert (x * y - y * x).is_zero
+    # binomial coefficients of (x + y)^4
+    e, c = p.terms_in([x, y])
+    got = {tuple(a): v for a, v in zip(e.tolist(), c)}
+    assert got == {(4, 0): 1, (3, 1): 4, (2, 2): 6, (1, 3): 4, (0, 4): 1}
+
+
+def test_numpy_scalars_and_constants():
+    x = variables("x")
+    p = np.float64(2.0) * x + np.int64(3)
+    assert p.evaluate(np.array([[2.0]]), [x])[0] == 7.0
+    assert gmp.as_polynomial(5).constant_term == 5.0
+
+
+def test_comparisons_build_constraints():
+    x, y = variables("x y")
+    c1 = x**2 >= y
+    c2 = x <= 1
+    c3 = x * y == 2
+    assert c1.kind == ">=" and c1.expr.equals(x**2 - y)
+    assert c2.kind == ">=" and c2.expr.equals(1 - x)
+    assert c3.kind == "==" and c3.expr.equals(x * y - 2)
+    with pytest.raises(TypeError, match="no truth value"):
+        bool(c3)
+
+
+def test_variables_naming():
+    xs = variables("x", 3)
+    assert [repr(v) for v in xs] == ["x1", "x2", "x3"]
+    assert repr(variables("t")) == "t"
+
+
+def test_bad_inputs_have_clear_messages():
+    x = variables("x")
+    with pytest.raises(ModelError, match=r"coefficient nan is not finite; use finite numbers"):
+        x * float("nan")
+    with pytest.raises(ModelError, match=r"coefficient inf is not finite"):
+        x + float("inf")
+    with pytest.raises(ModelError, match=r"polynomial powers must be non-negative integers, got 0.5"):
+        x**0.5
+    with pytest.raises(ModelError, match=r"operand of \+: expected a polynomial in gmp variables or a real number, got str 'a'"):
+        x + "a"
+    with pytest.raises(ModelError, match=r"strict inequalities are not supported; write p >= q"):
+        x > 0
+    with pytest.raises(ModelError, match=r"points must have 1 columns"):
+        x.evaluate(np.zeros((3, 2)))
+
+
+def test_from_sympy_round_trip():
+    sympy = pytest.importorskip("sympy")
+    a, b = sympy.symbols("a b")
+    x, y = variables("x y")
+    p = gmp.from_sympy(a**3 - sympy.Rational(3, 2) * a * b + 2, {a: x, b: y})
+    assert p.equals(x**3 - 1.5 * x * y + 2)
+    with pytest.raises(ModelError, match="is not a polynomial"):
+        gmp.from_sympy(sympy.sin(a), {a: x})
+    with pytest.raises(ModelError, match=r"convert it with gmp.from_sympy"):
+        x + a
