@@ -1,0 +1,385 @@
+"""The cvxopt backend: the default free SDP solver.
+
+The :class:`~gmp.conic.ConicProgram` is exactly the form of
+``cvxopt.solvers.sdp`` (``Gl = A_ineq``, ``hl = b_ineq``, ``Gs = -F``,
+``hs = F0``, ``A = A_eq``, ``b = b_eq``), and cvxopt's duals are already in
+the sign convention of :mod:`gmp.conic` (``y = y_eq``, ``zl = z_ineq``,
+``zs = Z_psd``). We call ``cvxopt.solvers.conelp``, which ``sdp`` wraps,
+with ``G = [Gl; Gs_1; ...]`` stacked by scipy: ``sdp``'s own stacking is a
+sparse slice assignment that takes ~27 s for one 286 x 286 block with 8008
+variables, ours milliseconds. Only the lower triangles of the blocks are
+passed (cvxopt reads nothing else).
+
+Equality rows that are exactly redundant are removed before the solve (cvxopt
+stops with "Rank(A) < p" otherwise); if their right-hand sides disagree the
+program is reported INFEASIBLE without calling cvxopt. A program without any
+inequality or PSD constraint is solved as a linear system (cvxopt needs a cone).
+
+cvxopt's options are process-global: they are saved, set, and restored
+exactly around each solve, even when cvxopt raises; concurrent cvxopt solves
+in several threads are therefore not supported.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from gmp.conic import ConicProgram, ConicSolution
+from gmp.errors import OptionError
+from gmp.status import Status
+
+from .base import Backend
+from .options import SolverOptions
+
+__all__ = ["CvxoptBackend"]
+
+#: Raw cvxopt options accepted in ``SolverOptions.extra`` (besides ``kktsolver``).
+CVXOPT_OPTIONS = ("abstol", "reltol", "feastol", "maxiters", "show_progress",
+                  "refinement", "kktreg", "debug")
+KKT_SOLVERS = ("qr", "chol", "chol2", "ldl", "ldl2")
+#: Residuals and gap below which a stalled run still counts as OPTIMAL_INACCURATE
+#: (``sqrt(tol)`` when ``tol`` is given).
+INACCURATE_TOL = 1e-5
+#: Redundant equality rows whose right-hand sides differ by more than this
+#: (relative) make the program infeasible; also the tolerance of the linear-system path.
+CONSISTENCY_TOL = 1e-9
+
+
+class CvxoptBackend(Backend):
+    """cvxopt's interior-point cone solver (``conelp``, as ``cvxopt.solvers.sdp``).
+
+    Honours ``tol`` (abstol, reltol, feastol), ``max_iters`` (maxiters) and
+    ``verbose`` (show_progress); warns on ``time_limit``. ``extra`` takes raw
+    cvxopt options (``refinement``, ``kktreg``, ...) and ``kktsolver``.
+    """
+
+    name: ClassVar[str] = "cvxopt"
+    required_modules: ClassVar[tuple[str, ...]] = ("cvxopt",)
+    pip_extra: ClassVar[str | None] = None
+    supported_options: ClassVar[frozenset[str]] = frozenset({"tol", "max_iters", "verbose"})
+    option_notes: ClassVar[dict[str, str]] = {
+        "time_limit": "cvxopt has no time limit; bound the work with max_iters instead",
+    }
+
+    def solve(self, program: ConicProgram, options: SolverOptions) -> ConicSolution:
+        import cvxopt
+
+        settings, kktsolver = _translate(options)
+        if program.n_vars == 0 or (program.n_ineq == 0 and not program.psd):
+            return _solve_without_cones(program)
+        need = 8.0 * (program.n_ineq + sum(d * d for d in program.psd_dims)
+                      + program.n_vars) * program.n_vars
+        if need > _memory_limit():
+            return ConicSolution(
+                Status.SOLVER_ERROR, "not attempted",
+                f"cvxopt would need about {need / 1e9:.1f} GB for its dense KKT matrices "
+                f"({program!r}), more than this machine has; use a backend that exploits "
+                "sparsity (clarabel, mosek) or a lower relaxation order",
+            )
+        red = None
+        if program.n_eq:  # cvxopt does not always notice dependent rows: remove them first
+            red = _independent_rows(program.A_eq, program.b_eq, dense_limit=need / 8.0)
+        if red is not None and red.inconsistent:
+            return red.infeasible(program)
+        res = _conelp(cvxopt, program, red, settings, kktsolver)
+        if res is None:
+            return _rank_error(program)
+        return _to_solution(res, program, red, options)
+
+
+# -- options ---------------------------------------------------------------
+def _translate(options: SolverOptions) -> tuple[dict[str, Any], str | None]:
+    """cvxopt's option dict and kktsolver for ``options`` (``extra`` wins)."""
+    settings: dict[str, Any] = {"show_progress": options.verbose}
+    if options.tol is not None:
+        settings.update(abstol=options.tol, reltol=options.tol, feastol=options.tol)
+    if options.max_iters is not None:
+        settings["maxiters"] = options.max_iters
+    extra = dict(options.extra)
+    kktsolver = extra.pop("kktsolver", None)
+    for key in extra:
+        if key not in CVXOPT_OPTIONS:
+            raise OptionError(
+                f"unknown cvxopt option {key!r} in extra; cvxopt accepts "
+                f"{', '.join(CVXOPT_OPTIONS)} and kktsolver"
+            )
+    if kktsolver is not None and kktsolver not in KKT_SOLVERS:
+        raise OptionError(
+            f"cvxopt option kktsolver must be one of {', '.join(KKT_SOLVERS)}, "
+            f"got {kktsolver!r}"
+        )
+    return {**settings, **extra}, kktsolver
+
+
+@contextmanager
+def _global_options(store: MutableMapping[str, Any], settings: dict[str, Any]) -> Iterator[dict]:
+    """Set ``settings`` in cvxopt's global option dict; restore it exactly afterwards."""
+    saved = dict(store)
+    store.update(settings)
+    try:
+        yield dict(store)
+    finally:
+        store.clear()
+        store.update(saved)
+
+
+def _memory_limit() -> float:
+    try:
+        return 0.75 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not POSIX: no guard
+        return math.inf
+
+
+# -- data conversion -------------------------------------------------------
+def conelp_data(cvxopt: Any, program: ConicProgram, keep: np.ndarray | None = None) -> dict:
+    """Arguments ``c, G, h, dims, A, b`` of ``cvxopt.solvers.conelp`` (vectorized).
+
+    ``keep`` selects the equality rows to pass (``None``: all).
+    """
+    matrix, spmatrix = cvxopt.matrix, cvxopt.spmatrix
+
+    def sparse(r: np.ndarray, c: np.ndarray, v: np.ndarray, shape: tuple[int, int]) -> Any:
+        return spmatrix(matrix(np.ascontiguousarray(v, dtype=float)),
+                        matrix(r.astype(np.int64)), matrix(c.astype(np.int64)), shape)
+
+    ineq = program.A_ineq.tocoo()
+    rows, cols, vals, h = [ineq.row], [ineq.col], [ineq.data], [program.b_ineq]
+    offset = program.n_ineq
+    for blk in program.psd:
+        F = blk.F.tocoo()
+        lower = (F.row % blk.dim) >= (F.row // blk.dim)
+        rows.append(F.row[lower] + offset)
+        cols.append(F.col[lower])
+        vals.append(-F.data[lower])
+        h.append(blk.F0)
+        offset += blk.dim * blk.dim
+    data = {
+        "c": matrix(program.c),
+        "G": sparse(*(np.concatenate(a) for a in (rows, cols, vals)), (offset, program.n_vars)),
+        "h": matrix(np.concatenate(h)),
+        "dims": {"l": program.n_ineq, "q": [], "s": list(program.psd_dims)},
+    }
+    A, b = program.A_eq, program.b_eq
+    if keep is not None:
+        A, b = A[keep], b[keep]
+    if b.size:
+        eq = A.tocoo()
+        data["A"] = sparse(eq.row, eq.col, eq.data, eq.shape)
+        data["b"] = matrix(np.ascontiguousarray(b))
+    return data
+
+
+def _conelp(cvxopt: Any, program: ConicProgram, red: _Rows | None,
+            settings: dict[str, Any], kktsolver: str | None) -> dict | None:
+    """Run conelp under our options; ``None`` when cvxopt reports a rank defect."""
+    from cvxopt import solvers
+
+    data = conelp_data(cvxopt, program, None if red is None or not red.dropped.size else red.keep)
+    with _global_options(solvers.options, settings) as opts:
+        start = time.perf_counter()
+        try:
+            res = solvers.conelp(**data, kktsolver=kktsolver, options=opts)
+        except ValueError as exc:
+            if str(exc).startswith("Rank(A) < p"):
+                return None
+            raise
+        res["solve_time"] = time.perf_counter() - start
+        res["options"] = opts
+    return res
+
+
+# -- linear algebra presolve -----------------------------------------------
+@dataclass(frozen=True)
+class _Rows:
+    """Independent equality rows ``keep`` (sorted); ``dropped`` are combinations of them."""
+
+    keep: np.ndarray
+    dropped: np.ndarray
+    mismatch: np.ndarray  # relative disagreement of each dropped row's right-hand side
+
+    @property
+    def inconsistent(self) -> bool:
+        return bool(np.any(self.mismatch > CONSISTENCY_TOL))
+
+    def infeasible(self, program: ConicProgram) -> ConicSolution:
+        bad = self.dropped[self.mismatch > CONSISTENCY_TOL]
+        return ConicSolution(
+            Status.INFEASIBLE, "inconsistent equalities",
+            f"equality rows {sorted(bad.tolist())[:5]} of A_eq are linear combinations "
+            f"of other rows but their right-hand sides disagree (relative mismatch up to "
+            f"{self.mismatch.max():.1e}); no x satisfies A_eq @ x == b_eq, so no solver was called",
+            info={"redundant_eq_rows": self.dropped, "inconsistent_eq_rows": bad},
+        )
+
+
+def _independent_rows(A: sp.csr_matrix, b: np.ndarray, dense_limit: float = 2e7) -> _Rows | None:
+    """Pivoted QR of ``A.T`` [GVL13, Sec. 5.4.2]; ``None`` if ``A`` is too big to densify.
+
+    Its cost, ``n_vars * m_eq**2`` flops, is at most that of one cvxopt
+    iteration (a dense ``n_vars x n_vars`` Cholesky factorization) when the rows
+    are independent; ``dense_limit`` is the memory cvxopt allocates anyway.
+    """
+    from scipy.linalg import qr, solve_triangular
+
+    m, n = A.shape
+    if m * n > dense_limit:
+        return None
+    _, R, piv = qr(A.T.toarray(), mode="economic", pivoting=True)
+    diag = np.abs(np.diag(R))
+    tol = (diag[0] if diag.size else 0.0) * max(m, n) * np.finfo(float).eps
+    r = int(np.count_nonzero(diag > tol))
+    dropped = np.sort(piv[r:])
+    if r == 0:
+        pred, scale = np.zeros(dropped.size), np.zeros(dropped.size)
+    else:  # A[piv[r:]] == W.T @ A[piv[:r]]
+        W = solve_triangular(R[:r, :r], R[:r, r:])
+        order = np.argsort(piv[r:])
+        pred = (W.T @ b[piv[:r]])[order]
+        scale = (np.abs(W.T) @ np.abs(b[piv[:r]]))[order]
+    mismatch = np.abs(pred - b[dropped]) / np.maximum(1.0, scale + np.abs(b[dropped]))
+    return _Rows(np.sort(piv[:r]), dropped, mismatch)
+
+
+def _solve_without_cones(program: ConicProgram) -> ConicSolution:
+    """``min c @ x s.t. A_eq x = b_eq`` (plus constant cone constraints when n_vars == 0)."""
+    A, b, c = program.A_eq.toarray(), program.b_eq, program.c
+    x = np.linalg.lstsq(A, b, rcond=None)[0] if b.size else np.zeros(c.size)
+    y = np.linalg.lstsq(A.T, -c, rcond=None)[0] if b.size else np.zeros(0)
+    pres = np.linalg.norm(A @ x - b) / max(1.0, np.linalg.norm(b))
+    if program.n_vars == 0:  # the cone constraints are constants: check them
+        eigs = [np.linalg.eigvalsh(blk.F0.reshape(blk.dim, blk.dim, order="F"))[0]
+                for blk in program.psd]
+        pres = max([pres, -np.min(program.b_ineq, initial=0.0), *(-e for e in eigs)])
+    d = c + A.T @ y
+    common = dict(raw_status="linear system", info={"primal_residual": float(pres)})
+    what = "the program has no cone constraint and was solved as a linear system"
+    if pres > CONSISTENCY_TOL:
+        return ConicSolution(Status.INFEASIBLE, message=f"{what}: the constraints are "
+                             f"inconsistent (residual {pres:.1e})", **common)
+    if np.linalg.norm(d) > CONSISTENCY_TOL * max(1.0, np.linalg.norm(c)):
+        common["info"]["unbounded_direction"] = -d
+        return ConicSolution(Status.UNBOUNDED, message=f"{what}: the objective decreases "
+                             "without bound along info['unbounded_direction']", **common)
+    return ConicSolution(
+        Status.OPTIMAL, message=f"{what}; it is optimal", x=x,
+        primal_objective=program.objective(x), dual_objective=float(program.c0 - b @ y),
+        y_eq=y, z_ineq=np.zeros(program.n_ineq),
+        Z_psd=tuple(np.zeros((k, k)) for k in program.psd_dims), **common,
+    )
+
+
+def _rank_error(program: ConicProgram) -> ConicSolution:
+    used = sp.vstack([program.A_eq, program.A_ineq] + [blk.F for blk in program.psd]).tocsc()
+    unused = np.flatnonzero(np.diff(used.indptr) == 0)
+    names = program.var_names or tuple(f"x[{i}]" for i in range(program.n_vars))
+    detail = (f"these variables appear in no constraint: {', '.join(names[i] for i in unused[:10])}"
+              if unused.size else "the constraints do not determine every variable")
+    return ConicSolution(
+        Status.SOLVER_ERROR, "Rank(A) < p or Rank([G; A]) < n",
+        f"cvxopt needs independent equality rows and constraints that determine every "
+        f"variable, but {detail}; bound or remove those variables, pass "
+        "extra={'kktsolver': 'ldl', 'kktreg': 1e-9}, or use another backend",
+        info={"unused_variables": unused},
+    )
+
+
+# -- results ---------------------------------------------------------------
+def _arr(m: Any) -> np.ndarray | None:
+    return None if m is None else np.array(m, dtype=float).ravel()
+
+
+def _split_z(z: np.ndarray, program: ConicProgram) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """``z = [zl; vec(zs_1); ...]`` into z_ineq and symmetric Z_j (from the lower triangles)."""
+    blocks, offset = [], program.n_ineq
+    for d in program.psd_dims:
+        L = np.tril(z[offset:offset + d * d].reshape(d, d, order="F"))
+        blocks.append(L + np.tril(L, -1).T)
+        offset += d * d
+    return z[:program.n_ineq], tuple(blocks)
+
+
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.1e}"
+
+
+def _to_solution(res: dict, program: ConicProgram, red: _Rows | None,
+                 options: SolverOptions) -> ConicSolution:
+    raw = res["status"]
+    x, y, z = _arr(res["x"]), _arr(res["y"]), _arr(res["z"])
+    y_eq = z_ineq = Z_psd = None
+    if y is not None:
+        y_eq = np.zeros(program.n_eq)
+        y_eq[slice(None) if red is None else red.keep] = y
+    if z is not None:
+        z_ineq, Z_psd = _split_z(z, program)
+    pres, dres = res["primal infeasibility"], res["dual infeasibility"]
+    gap, relgap, it = res["gap"], res["relative gap"], res["iterations"]
+    info = {
+        "gap": gap, "relative_gap": relgap, "primal_residual": pres, "dual_residual": dres,
+        "primal_slack": res["primal slack"], "dual_slack": res["dual slack"],
+        "primal_infeasibility_certificate_residual":
+            res["residual as primal infeasibility certificate"],
+        "dual_infeasibility_certificate_residual":
+            res["residual as dual infeasibility certificate"],
+        "redundant_eq_rows": np.zeros(0, int) if red is None else red.dropped,
+        "cvxopt_options": res["options"],
+    }
+    common = dict(raw_status=raw, iterations=it, solve_time=res["solve_time"], info=info)
+    if raw == "primal infeasible":
+        info["infeasibility_certificate"] = {"y_eq": y_eq, "z_ineq": z_ineq, "Z_psd": Z_psd}
+        return ConicSolution(Status.INFEASIBLE, message=(
+            "cvxopt proved the program infeasible: no x satisfies the constraints "
+            "(the dual certificate is in info['infeasibility_certificate'])"), **common)
+    if raw == "dual infeasible":
+        info["unbounded_direction"] = x
+        return ConicSolution(Status.UNBOUNDED, message=(
+            "cvxopt proved the program unbounded below: the objective decreases without "
+            "bound along info['unbounded_direction']; add constraints that bound it"), **common)
+    figures = f"relative gap {_fmt(relgap)}, primal/dual residuals {_fmt(pres)}/{_fmt(dres)}"
+    if raw == "optimal":
+        status, message = Status.OPTIMAL, f"cvxopt found an optimal solution ({figures})"
+    else:
+        status, message = _classify_unknown(res, options, figures)
+    return ConicSolution(
+        status, message=message, x=x,
+        primal_objective=res["primal objective"] + program.c0,
+        dual_objective=res["dual objective"] + program.c0,
+        y_eq=y_eq, z_ineq=z_ineq, Z_psd=Z_psd, **common,
+    )
+
+
+def _classify_unknown(res: dict, options: SolverOptions, figures: str) -> tuple[Status, str]:
+    """Status for cvxopt's 'unknown': nearly optimal, out of iterations, or numerical trouble."""
+    thresh = math.sqrt(options.tol) if options.tol else INACCURATE_TOL
+    pres, dres, gap, relgap = (res[k] for k in ("primal infeasibility", "dual infeasibility",
+                                                "gap", "relative gap"))
+    scale = max(1.0, abs(res["primal objective"] or 0.0))
+    gap_ok = ((relgap is not None and relgap <= thresh)
+              or (gap is not None and gap <= thresh * scale))
+    it, maxiters = res["iterations"], res["options"].get("maxiters", 100)
+    if pres is not None and dres is not None and max(pres, dres) <= thresh and gap_ok:
+        return Status.OPTIMAL_INACCURATE, (
+            f"cvxopt stopped after {it} iterations short of its tolerances, but the last "
+            f"point is nearly optimal ({figures}, all <= {thresh:.0e}); use it with care")
+    if it >= maxiters:
+        return Status.ITERATION_LIMIT, (
+            f"cvxopt reached its iteration limit ({maxiters}) before converging ({figures}); "
+            "raise max_iters, loosen tol, or rescale the problem")
+    hints = [
+        f"the iterates suggest the program is {what}"
+        for what, key in (("infeasible", "residual as primal infeasibility certificate"),
+                          ("unbounded", "residual as dual infeasibility certificate"))
+        if res[key] is not None and res[key] <= thresh
+    ]
+    return Status.NUMERICAL_ERROR, (
+        f"cvxopt stopped after {it} iterations with status 'unknown' ({figures}): numerical "
+        f"trouble (singular KKT system){'; ' + hints[0] if hints else ''}; rescale the "
+        "problem, try extra={'kktsolver': 'ldl'} or {'refinement': 2}, or another backend")

@@ -1,0 +1,296 @@
+"""Which backends exist, and which one a solve uses.
+
+Backends come from three places: the built-ins below (so the registry works
+without installation metadata), the entry-point group ``gmp.backends``
+(third-party backends: ``name = "package.module:BackendClass"``), and
+:func:`register_backend`. Classes are imported only when a backend is first
+asked for, and solver libraries only when availability is checked or a solve runs.
+
+:func:`resolve_backend` picks one, first match wins:
+
+1. the explicit argument (a name or a :class:`Backend` instance);
+2. the innermost :func:`use_backend` context;
+3. the environment variable ``GMP_BACKEND``;
+4. ``[tool.gmp] backend = "..."`` in the nearest ``pyproject.toml`` (cwd or a parent);
+5. ``backend = "..."`` in the user config file ``<user_config_dir>/config.toml``
+   (``platformdirs.user_config_dir("gmp-moments")``, if platformdirs is installed);
+6. the first *usable* backend in :data:`PREFERENCE`, then any other usable one.
+
+A backend chosen by 1-5 is never silently swapped for another: if it is not
+usable, :class:`~gmp.errors.BackendNotAvailableError` says why and what to do.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.metadata
+import os
+import tomllib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from gmp.errors import BackendError, BackendNotAvailableError, OptionError, UnknownBackendError
+
+from .base import Availability, Backend
+
+__all__ = [
+    "BUILTINS", "PREFERENCE", "ENV_VAR", "ENTRY_POINT_GROUP", "BackendRecord", "BackendTable",
+    "register_backend", "unregister_backend", "get_backend", "resolve_backend", "use_backend",
+    "available_backends", "user_config_path",
+]
+
+#: Built-in backends, name -> "module:class" (mirrors the pyproject entry points).
+BUILTINS: dict[str, str] = {"cvxopt": "gmp_backends.cvxopt_backend:CvxoptBackend"}
+#: Order in which usable backends are tried when none is named.
+PREFERENCE: list[str] = ["mosek", "clarabel", "cvxopt"]
+ENV_VAR = "GMP_BACKEND"
+ENTRY_POINT_GROUP = "gmp.backends"
+
+_registry: dict[str, Any] = {}  # name -> "module:attr" | EntryPoint | Backend class | instance
+_instances: dict[str, Backend] = {}
+_discovered = False
+_context: ContextVar[str | Backend | None] = ContextVar("gmp_backend", default=None)
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower()
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    for name, target in BUILTINS.items():
+        _registry.setdefault(name, target)
+    try:
+        entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    except Exception:  # broken installation metadata must not break solving
+        entry_points = ()
+    for ep in entry_points:
+        _registry.setdefault(_norm(ep.name), ep)
+
+
+def register_backend(backend: type[Backend] | Backend | str, name: str | None = None,
+                     *, replace: bool = False) -> Any:
+    """Make a backend known under ``name`` (default: its ``name`` attribute).
+
+    ``backend`` is a :class:`Backend` subclass, an instance, or a ``"module:Class"``
+    path imported on first use. Returns ``backend``, so it works as a class decorator.
+    """
+    _discover()
+    if name is None:
+        name = getattr(backend, "name", None) if not isinstance(backend, str) else None
+    if not isinstance(name, str) or not name.strip():
+        raise BackendError(
+            f"register_backend needs a non-empty name for {backend!r}; pass name='...'")
+    is_class = isinstance(backend, type) and issubclass(backend, Backend)
+    if not (is_class or isinstance(backend, (Backend, str))):
+        raise BackendError(f"register_backend expects a gmp_backends.Backend subclass, instance or "
+                           f"'module:Class' path, got {backend!r}")
+    key = _norm(name)
+    if key in _registry and not replace:
+        raise BackendError(
+            f"a backend named {key!r} is already registered; pass replace=True to override it")
+    _registry[key] = backend
+    _instances.pop(key, None)
+    return backend
+
+
+def unregister_backend(name: str) -> None:
+    """Forget the backend ``name`` (built-ins included, until the process restarts)."""
+    _discover()
+    key = _norm(name)
+    if key not in _registry:
+        raise UnknownBackendError(_unknown_message(name))
+    del _registry[key]
+    _instances.pop(key, None)
+
+
+def _unknown_message(name: Any) -> str:
+    known = sorted(_registry)
+    close = difflib.get_close_matches(_norm(str(name)), known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return (f"unknown backend {name!r}{hint}; known backends: {', '.join(known) or 'none'}; "
+            "pass one of these or an instance of gmp_backends.Backend")
+
+
+def _load(key: str) -> Backend:
+    if key in _instances:
+        return _instances[key]
+    target = _registry[key]
+    try:
+        if isinstance(target, str):
+            module, _, attr = target.partition(":")
+            target = getattr(importlib.import_module(module), attr)
+        elif isinstance(target, importlib.metadata.EntryPoint):
+            target = target.load()
+    except Exception as exc:
+        raise BackendNotAvailableError(
+            f"backend {key!r} could not be loaded ({type(exc).__name__}: {exc}); "
+            "reinstall the package that provides it") from exc
+    if isinstance(target, type) and issubclass(target, Backend):
+        target = target()
+    if not isinstance(target, Backend):
+        raise BackendError(f"backend {key!r} ({ENTRY_POINT_GROUP}) is {target!r}, "
+                           "not a gmp_backends.Backend subclass or instance")
+    _instances[key] = target
+    return target
+
+
+def get_backend(backend: str | Backend | type[Backend]) -> Backend:
+    """The backend instance for a name (or the instance itself); no availability check."""
+    _discover()
+    if isinstance(backend, Backend):
+        return backend
+    if isinstance(backend, type) and issubclass(backend, Backend):
+        return backend()
+    if not isinstance(backend, str) or _norm(backend) not in _registry:
+        raise UnknownBackendError(_unknown_message(backend))
+    return _load(_norm(backend))
+
+
+# -- selection -------------------------------------------------------------
+def user_config_path() -> Path | None:
+    """``<user_config_dir>/config.toml`` of gmp-moments, or None without platformdirs."""
+    try:
+        import platformdirs
+    except ImportError:
+        return None
+    return Path(platformdirs.user_config_dir("gmp-moments")) / "config.toml"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise OptionError(f"cannot read {path} while looking for the gmp backend setting: {exc}; "
+                          "fix the file, or pass backend=... explicitly") from exc
+
+
+def _config_value(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise OptionError(f"the backend setting in {where} must be a backend name such as "
+                          f"\"cvxopt\", got {value!r}")
+    return value
+
+
+def _configured() -> tuple[str | Backend, str] | None:
+    """The named backend from context, environment or config files, with its source."""
+    ctx = _context.get()
+    if ctx is not None:
+        return ctx, "set by use_backend()"
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env:
+        return env, f"from environment variable {ENV_VAR}"
+    for directory in (Path.cwd(), *Path.cwd().parents):
+        path = directory / "pyproject.toml"
+        if path.is_file():  # the nearest pyproject.toml is the project: stop there
+            value = _read_toml(path).get("tool", {}).get("gmp", {}).get("backend")
+            if value is not None:
+                where = f"[tool.gmp] backend in {path}"
+                return _config_value(value, where), f"from {where}"
+            break
+    path = user_config_path()
+    if path is not None and path.is_file():
+        value = _read_toml(path).get("backend")
+        if value is not None:
+            return _config_value(value, str(path)), f"from user config {path}"
+    return None
+
+
+def resolve_backend(backend: str | Backend | None = None) -> Backend:
+    """The backend a solve uses (see the module docstring for the precedence).
+
+    Raises
+    ------
+    UnknownBackendError
+        A name from any source is not registered.
+    BackendNotAvailableError
+        The named backend is not usable here, or (nothing named) no backend is.
+    """
+    _discover()
+    named = (backend, "passed as backend=") if backend is not None else _configured()
+    if named is not None:
+        choice, source = named
+        try:
+            inst = get_backend(choice)
+        except UnknownBackendError as exc:
+            raise UnknownBackendError(f"{exc} (the name was {source})") from None
+        avail = inst.availability(check_import=True)
+        if not avail.usable:
+            raise BackendNotAvailableError(
+                f"backend {inst.name!r} ({source}) is not usable here: {avail.reason}; "
+                f"{avail.remedy}; a named backend is never replaced by another, "
+                "so name a usable one (gmp_backends.available_backends() lists them)")
+        return inst
+    for name in _ordered_names():
+        try:
+            inst = _load(name)
+        except (BackendNotAvailableError, BackendError):
+            continue
+        if inst.availability(check_import=True).usable:
+            return inst
+    table = available_backends()
+    raise BackendNotAvailableError(
+        f"no usable solver backend; install one (pip install cvxopt):\n{table}")
+
+
+@contextmanager
+def use_backend(backend: str | Backend) -> Iterator[Backend]:
+    """Make ``backend`` the default inside a ``with`` block (context-local, thread-safe).
+
+    >>> with use_backend("cvxopt"):          # doctest: +SKIP
+    ...     result = gmp.solve(problem)
+    """
+    inst = get_backend(backend)  # unknown names fail here, not at the solve
+    token = _context.set(_norm(backend) if isinstance(backend, str) else inst)
+    try:
+        yield inst
+    finally:
+        _context.reset(token)
+
+
+def _ordered_names() -> list[str]:
+    return [n for n in PREFERENCE if n in _registry] + sorted(set(_registry) - set(PREFERENCE))
+
+
+# -- listing ---------------------------------------------------------------
+class BackendRecord(NamedTuple):
+    name: str
+    availability: Availability
+
+
+class BackendTable(list):
+    """A list of :class:`BackendRecord` that prints as a table."""
+
+    def __str__(self) -> str:
+        rows = [("backend", "level", "reason / remedy")]
+        for name, av in self:
+            note = "; ".join(s for s in (av.reason, av.remedy and f"remedy: {av.remedy}") if s)
+            rows.append((name, av.level, note))
+        w0, w1 = (max(len(r[i]) for r in rows) for i in (0, 1))
+        return "\n".join(f"{a:<{w0}}  {b:<{w1}}  {c}".rstrip() for a, b, c in rows)
+
+    __repr__ = __str__
+
+
+def available_backends(check_import: bool = True) -> BackendTable:
+    """Every known backend with its :class:`Availability`, in preference order.
+
+    ``check_import=False`` only looks for the modules (imports nothing).
+    """
+    _discover()
+    table = BackendTable()
+    for name in _ordered_names():
+        try:
+            av = _load(name).availability(check_import=check_import)
+        except (BackendNotAvailableError, BackendError) as exc:
+            av = Availability(False, False, False, str(exc),
+                              "reinstall the package that provides it")
+        table.append(BackendRecord(name, av))
+    return table
