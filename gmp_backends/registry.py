@@ -43,7 +43,8 @@ __all__ = [
 ]
 
 #: Built-in backends, name -> "module:class" (mirrors the pyproject entry points).
-BUILTINS: dict[str, str] = {"cvxopt": "gmp_backends.cvxopt_backend:CvxoptBackend"}
+BUILTINS: dict[str, str] = {"cvxopt": "gmp_backends.cvxopt_backend:CvxoptBackend",
+                            "mosek": "gmp_backends.mosek_backend:MosekBackend"}
 #: Order in which usable backends are tried when none is named.
 PREFERENCE: list[str] = ["mosek", "clarabel", "cvxopt"]
 ENV_VAR = "GMP_BACKEND"

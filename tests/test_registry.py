@@ -55,8 +55,14 @@ def optimal(x: float = 0.0) -> ConicSolution:
 
 @pytest.fixture
 def isolated(monkeypatch, tmp_path):
-    """A registry holding only the built-ins, no GMP_BACKEND, no config files."""
-    monkeypatch.setattr(registry, "_registry", dict(registry.BUILTINS))
+    """A registry holding only the cvxopt built-in, no GMP_BACKEND, no config files.
+
+    Pinning the built-ins keeps the expected texts below independent of how
+    many backends the package ships.
+    """
+    builtins = {"cvxopt": registry.BUILTINS["cvxopt"]}
+    monkeypatch.setattr(registry, "BUILTINS", builtins)
+    monkeypatch.setattr(registry, "_registry", dict(builtins))
     monkeypatch.setattr(registry, "_instances", {})
     monkeypatch.setattr(registry, "_discovered", True)
     monkeypatch.delenv("GMP_BACKEND", raising=False)
