@@ -43,7 +43,7 @@ __all__ = ["PSDBlock", "ConicProgram", "ConicSolution"]
 
 
 def _as_csr(a: Any, shape: tuple[int, int], what: str) -> sp.csr_matrix:
-    m = sp.csr_matrix(a, dtype=float)
+    m = a if (sp.isspmatrix_csr(a) and a.dtype == np.float64) else sp.csr_matrix(a, dtype=float)
     if m.shape != shape:
         raise ModelError(f"{what} must have shape {shape}, got {m.shape}")
     return m
@@ -129,7 +129,7 @@ class ConicProgram:
             object.__setattr__(self, b_name, b)
         blocks = []
         for k, blk in enumerate(self.psd):
-            F = sp.csc_matrix(blk.F, dtype=float)
+            F = blk.F if (sp.isspmatrix_csc(blk.F) and blk.F.dtype == np.float64) else sp.csc_matrix(blk.F, dtype=float)
             F0 = np.asarray(blk.F0, dtype=float).ravel()
             if F.shape != (blk.dim * blk.dim, n) or F0.size != blk.dim * blk.dim:
                 raise ModelError(

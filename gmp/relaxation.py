@@ -67,15 +67,17 @@ def check_order(problem: GMP, order: object) -> int:
     if isinstance(order, bool) or not isinstance(order, numbers.Integral) or int(order) < 1:
         raise OrderError(f"order must be a positive integer or 'auto', got {order!r}")
     r = int(order)
-    items: list[tuple[str, int]] = []
+    # (label maker, degree): messages are formatted only for the offending item
+    items: list[tuple[object, int]] = []
     for m in problem.measures:
-        items += [(f"support constraint {g} >= 0 of {m.name}", g.degree) for g in m.inequalities]
-        items += [(f"support constraint {h} == 0 of {m.name}", h.degree) for h in m.equalities]
+        items += [((lambda g=g, m=m: f"support constraint {g} >= 0 of {m.name}"), g.degree) for g in m.inequalities]
+        items += [((lambda h=h, m=m: f"support constraint {h} == 0 of {m.name}"), h.degree) for h in m.equalities]
     if problem.objective.expr is not None:
-        items.append(("objective", problem.objective.expr.degree))
-    items += [(f"moment constraint {k}", c.expr.degree) for k, c in enumerate(problem.constraints)]
-    for what, deg in items:
+        items.append(((lambda: "objective"), problem.objective.expr.degree))
+    items += [((lambda k=k: f"moment constraint {k}"), c.expr.degree) for k, c in enumerate(problem.constraints)]
+    for label, deg in items:
         if deg > 2 * r:
+            what = label()
             need = half_degree(deg)
             raise OrderError(
                 f"order must be at least {need} for the {what} of degree {deg}, but got "
@@ -92,11 +94,6 @@ def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, Relaxation
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
     n_total = int(offsets[-1])
 
-    def widen(F: sp.spmatrix, k: int) -> sp.csc_matrix:
-        """Place a block over measure k's moments into the full variable vector."""
-        F = sp.coo_matrix(F)
-        return sp.csc_matrix((F.data, (F.row, F.col + offsets[k])), shape=(F.shape[0], n_total))
-
     blocks: list[PSDBlock] = []
     owners: list[tuple[int, str]] = []
     eq_rows: list[sp.spmatrix] = []
@@ -107,16 +104,17 @@ def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, Relaxation
     for k, m in enumerate(measures):
         n = m.n_vars
         N = count(n, r)
-        blocks.append(PSDBlock(N, widen(moment_coefficients(n, r, sizes[k]), k), np.zeros(N * N), f"M_{r}({m.name})"))
+        place = dict(n_moments=sizes[k], offset=int(offsets[k]), n_cols=n_total)
+        blocks.append(PSDBlock(N, moment_coefficients(n, r, **place), np.zeros(N * N), f"M_{r}({m.name})"))
         owners.append((k, "moment"))
         for j, g in enumerate(m.inequalities):
             ge, gc = g.terms_in(m.variables)
-            F, F0, Ng = localizing_coefficients(n, r, ge, gc, sizes[k])
-            blocks.append(PSDBlock(Ng, widen(F, k), F0, f"M_{r - half_degree(g.degree)}(g{j} {m.name})"))
+            F, F0, Ng = localizing_coefficients(n, r, ge, gc, **place)
+            blocks.append(PSDBlock(Ng, F, F0, f"M_{r - half_degree(g.degree)}(g{j} {m.name})"))
             owners.append((k, f"localizing g{j}"))
         for h in m.equalities:
             he, hc = h.terms_in(m.variables)
-            eq_rows.append(widen(localizing_equalities(n, r, he, hc, sizes[k]), k))
+            eq_rows.append(localizing_equalities(n, r, he, hc, **place))
             eq_rhs.append(np.zeros(eq_rows[-1].shape[0]))
         mass = problem.mass_of(m)
         if mass is not None:
