@@ -31,6 +31,9 @@ from .relaxation import RelaxationMap, build_relaxation
 from .result import AtomCheck, Result
 from .solve import solve, solve_gmp
 from .status import Status
+from .rank import FixedRank, RankRule, RelativeTolerance, SpectralGap, as_rank_rule, numerical_rank
+from .flatness import FlatnessReport, flatness   # the function; the module is sys.modules["gmp.flatness"]
+from .extraction import Atoms, ExtractionFailure, atoms_to_moments, extract_atoms
 
 __version__ = "0.1.0"
 
@@ -42,29 +45,13 @@ def available_backends():
     return _ab()
 
 
-def __getattr__(name: str):  # lazy access to the numeric layers
-    if name in ("extract_atoms", "atoms_to_moments", "Atoms"):
-        from . import extraction
-
-        return getattr(extraction, name)
-    if name in ("flatness", "FlatnessReport"):
-        from . import flatness as _f
-
-        return _f if name == "flatness_module" else getattr(_f, name)
-    if name in ("RankRule", "RelativeTolerance", "SpectralGap", "FixedRank", "numerical_rank", "as_rank_rule"):
-        from . import rank
-
-        return getattr(rank, name)
-    raise AttributeError(f"module 'gmp' has no attribute {name!r}")
-
-
 __all__ = [
     "variables", "Variable", "Polynomial", "Constraint", "as_polynomial", "from_sympy",
     "basis", "count", "MomentSequence",
     "Measure", "MomentExpr", "MomentConstraint", "Objective", "GMP", "minimize", "maximize",
     "ConicProgram", "ConicSolution", "PSDBlock", "RelaxationMap", "build_relaxation",
     "Result", "AtomCheck", "Status", "solve", "solve_gmp", "available_backends",
-    "extract_atoms", "atoms_to_moments", "Atoms", "flatness", "FlatnessReport",
+    "extract_atoms", "atoms_to_moments", "Atoms", "ExtractionFailure", "flatness", "FlatnessReport",
     "RankRule", "RelativeTolerance", "SpectralGap", "FixedRank", "numerical_rank", "as_rank_rule",
     "GMPError", "ModelError", "OrderError", "MissingMomentError", "BackendNotAvailableError",
     "UnknownBackendError", "BackendError", "OptionError",
