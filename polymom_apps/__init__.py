@@ -1,0 +1,20 @@
+"""Polymom: mixture models estimated by the method of moments as GMPs on the parameter measure.
+
+>>> import numpy as np, polymom_apps as pa                       # doctest: +SKIP
+>>> spec = pa.models.gaussian_1d(6)                                # doctest: +SKIP
+>>> res = pa.estimate(spec, X, n_components=2)                     # doctest: +SKIP
+>>> res.params, res.weights                                        # doctest: +SKIP
+
+See docs/polymom.md. Reference: [WCL15] S. Wang, A. Chaganty, P. Liang, "Estimating
+mixture models via mixtures of polynomials", NIPS 2015.
+"""
+from . import constraints, models
+from .constraints import Tied
+from .empirical import empirical_moments, moment_covariance
+from .estimate import EstimateResult, default_order, estimate, estimate_from_moments
+from .spec import MixtureSpec, Standardized
+
+__all__ = [
+    "MixtureSpec", "Standardized", "estimate", "estimate_from_moments", "EstimateResult", "default_order",
+    "empirical_moments", "moment_covariance", "constraints", "models", "Tied",
+]

@@ -1,0 +1,109 @@
+"""Parameter constraints as support constraints of the parameter measure [WCL15, Sec. 3, C.1].
+
+Every atom of the parameter measure ``mu = sum_k pi_k delta_{theta_k}`` is one
+component's ``theta``. A constraint that every component satisfies is therefore a
+*support* constraint of ``mu``:
+
+* ``g(theta) == 0`` (linear ``xi1 + xi2 - 1 == 0``, the parabola ``xi1 - xi2**2 == 0``,
+  equal coordinates ``xi1 - xi2 == 0``) becomes the localizing equalities
+  ``L(g theta^a) = 0`` for ``|a| <= 2r - deg g``;
+* ``g(theta) >= 0`` (non-negative variances) becomes the localizing matrix
+  ``M_{r - ceil(deg g / 2)}(g y) PSD``.
+
+Write them directly with gmp (``xi1 + xi2 == 1``) or with the helpers below.
+
+Tying across components (one variance shared by all components) is *not* a
+support constraint: it says that the marginal of ``theta_p`` under ``mu`` is a
+Dirac at an unknown value ``s``, i.e. ``L(theta_p^2) = L(theta_p)^2``, which is not
+convex in the moments. :class:`Tied` handles it by profiling: for a fixed ``s`` the
+support constraint ``theta_p == s`` is convex; :func:`polymom_apps.estimate`
+searches ``s`` in ``bounds`` (bounded Brent search) for the smallest weighted moment
+residual of the extracted mixture. With ``value=`` the shared value is known and
+it is a plain support constraint. (Tying coordinates *within* a component is a
+support constraint: :func:`equal`.)
+
+>>> import gmp
+>>> a, b = gmp.variables("a b")
+>>> parabola(a, b)
+a - b^2 == 0
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from gmp import Constraint, ModelError, Polynomial
+
+__all__ = ["linear", "parabola", "equal", "nonnegative", "Tied", "split_constraints"]
+
+
+def linear(coefs: Sequence[float], params: Sequence[Polynomial], rhs: float) -> Constraint:
+    """``sum_i coefs[i] * params[i] == rhs`` for every component (e.g. ``xi1 + xi2 == 1``)."""
+    if len(coefs) != len(params):
+        raise ModelError(f"linear needs one coefficient per parameter, got {len(coefs)} and {len(params)}")
+    expr = sum((float(a) * p for a, p in zip(coefs, params)), 0.0 * params[0])
+    return expr == rhs
+
+
+def parabola(a: Polynomial, b: Polynomial, scale: float = 1.0) -> Constraint:
+    """``a - scale * b**2 == 0`` for every component (the paper's ``xi1 - xi2^2 = 0``)."""
+    return a - scale * b**2 == 0
+
+
+def equal(a: Polynomial, b: Polynomial) -> Constraint:
+    """``a == b`` within each component (equal coordinates)."""
+    return a - b == 0
+
+
+def nonnegative(*params: Polynomial) -> list[Constraint]:
+    """``p >= 0`` for each parameter (variances): a localizing matrix each."""
+    return [p >= 0 for p in params]
+
+
+@dataclass(frozen=True, eq=False)
+class Tied:
+    """Parameter ``param`` takes the same value in every component.
+
+    Parameters
+    ----------
+    param : gmp variable
+        One of the spec's parameters.
+    value : float or None
+        Known shared value (a plain support constraint), or None to estimate it.
+    bounds : (float, float) or None
+        Search interval for the shared value, in the data's units; None searches
+        ``[1e-3, 1]`` on the standardized scale (where a variance lies in (0, 1]).
+    """
+
+    param: Polynomial
+    value: float | None = None
+    bounds: tuple[float, float] | None = None
+
+    def at(self, value: float) -> Constraint:
+        return self.param == float(value)
+
+
+def split_constraints(constraints: Any) -> tuple[list[Constraint], list[Tied]]:
+    """Separate support constraints from :class:`Tied` objects; validate the types."""
+    if constraints is None:
+        return [], []
+    if isinstance(constraints, (Constraint, Tied)):
+        constraints = [constraints]
+    support, tied = [], []
+    for k, c in enumerate(constraints):
+        if isinstance(c, Tied):
+            (support.append(c.at(c.value)) if c.value is not None else tied.append(c))
+        elif isinstance(c, Constraint):
+            support.append(c)
+        elif isinstance(c, (list, tuple)):
+            s, t = split_constraints(c)
+            support += s
+            tied += t
+        else:
+            raise ModelError(
+                f"constraint {k} must be a gmp constraint on the parameters (g >= 0, h == 0) or a "
+                f"polymom_apps.constraints.Tied, got {type(c).__name__} {c!r}"
+            )
+    if len(tied) > 1:
+        raise ModelError("at most one Tied parameter with an unknown value is supported; give value= for the others")
+    return support, tied

@@ -1,0 +1,148 @@
+"""Empirical moments of the data: ``mean_t phi_n(x_t)`` and the covariance of ``phi(x)``.
+
+Both are computed in chunks of rows so that ``Phi`` (T, N) is never held whole
+for large T. The covariance is the generalized-method-of-moments weighting's
+ingredient [Han82]: the sampling covariance of the empirical moments is
+``Cov(phi(x)) / T``.
+
+>>> X = np.array([[1.0], [2.0], [3.0]])
+>>> empirical_moments(lambda X: np.column_stack([X[:, 0], X[:, 0] ** 2]), X)
+array([2.        , 4.66666667])
+
+References
+----------
+[Han82] L. P. Hansen, "Large sample properties of generalized method of moments
+estimators", Econometrica 50(4), 1982.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from gmp import ModelError
+
+__all__ = ["check_data", "empirical_moments", "moment_covariance", "monomial_features"]
+
+DEFAULT_CHUNK = 65536
+
+
+def check_data(X: Any, data_dim: int | None = None, *, what: str = "data", min_samples: int = 1) -> np.ndarray:
+    """Validate data: a finite float array of shape (T, data_dim) with ``T >= min_samples``.
+
+    A 1-d array is read as T samples of a 1-d observation when ``data_dim`` is 1 (or None).
+    """
+    if X is None:
+        raise ModelError(f"{what}: got None; pass an array of shape (n_samples, n_features)")
+    try:
+        arr = np.asarray(X, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"{what} must be a numeric array of shape (n_samples, n_features): {exc}") from None
+    if arr.ndim == 1 and (data_dim in (None, 1)):
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        want = f"(n_samples, {data_dim})" if data_dim else "(n_samples, n_features)"
+        raise ModelError(f"{what} must be a 2-d array of shape {want}, got an array of shape {arr.shape}")
+    if data_dim is not None and arr.shape[1] != data_dim:
+        raise ModelError(
+            f"{what} must have {data_dim} columns, got shape {arr.shape}; check which model "
+            "(and dimension) you built the spec for"
+        )
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        n_bad = int(bad.any(axis=1).sum())
+        raise ModelError(
+            f"{what} has a non-finite value ({float(arr[row, col])!r}) in row {row}, column {col} "
+            f"({n_bad} row(s) in all); remove or impute those rows before estimating"
+        )
+    if arr.shape[0] < min_samples:
+        raise ModelError(
+            f"{what} has {arr.shape[0]} samples, but at least {min_samples} are needed; "
+            "collect more data or use fewer moments"
+        )
+    return arr
+
+
+def _phi_chunk(observations: Callable[[np.ndarray], np.ndarray], Xc: np.ndarray, n_expected: int | None) -> np.ndarray:
+    phi = np.asarray(observations(Xc), dtype=float)
+    if phi.ndim == 1:
+        phi = phi[:, None]
+    if phi.ndim != 2 or phi.shape[0] != Xc.shape[0]:
+        raise ModelError(
+            f"observations(X) must return an array of shape (T, N) with one row per sample; for "
+            f"{Xc.shape[0]} rows it returned shape {phi.shape}"
+        )
+    if n_expected is not None and phi.shape[1] != n_expected:
+        raise ModelError(
+            f"observations(X) returned {phi.shape[1]} columns but the model has {n_expected} moment "
+            "polynomials; give one polynomial per observation function"
+        )
+    return phi
+
+
+def empirical_moments(
+    observations: Callable[[np.ndarray], np.ndarray],
+    X: np.ndarray,
+    *,
+    n_moments: int | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> np.ndarray:
+    """``m_n = (1/T) sum_t phi_n(x_t)``, computed in chunks of rows.
+
+    Parameters
+    ----------
+    observations : callable X -> Phi of shape (T, N)
+    X : ndarray of shape (T, data_dim)
+        Validated data (see :func:`check_data`).
+    n_moments : int, optional
+        Expected N (checked).
+    chunk_size : int
+
+    Returns
+    -------
+    ndarray of shape (N,)
+    """
+    T = X.shape[0]
+    total = None
+    for start in range(0, T, chunk_size):
+        phi = _phi_chunk(observations, X[start:start + chunk_size], n_moments)
+        s = phi.sum(axis=0)
+        total = s if total is None else total + s
+    out = total / T
+    if not np.all(np.isfinite(out)):
+        bad = int(np.flatnonzero(~np.isfinite(out))[0])
+        raise ModelError(
+            f"empirical moment {bad} is not finite (overflow in the observation functions); "
+            "standardize the data first"
+        )
+    return out
+
+
+def moment_covariance(
+    observations: Callable[[np.ndarray], np.ndarray],
+    X: np.ndarray,
+    *,
+    mean: np.ndarray | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> np.ndarray:
+    """Sample covariance ``(1/T) sum_t (phi(x_t) - m)(phi(x_t) - m)^T`` of shape (N, N)."""
+    m = empirical_moments(observations, X, chunk_size=chunk_size) if mean is None else mean
+    T = X.shape[0]
+    acc = np.zeros((m.size, m.size))
+    for start in range(0, T, chunk_size):
+        d = _phi_chunk(observations, X[start:start + chunk_size], m.size) - m
+        acc += d.T @ d
+    return acc / T
+
+
+def monomial_features(exps: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Observation functions ``phi_alpha(x) = x^alpha`` for exponent rows ``exps`` (N, D)."""
+    from gmp.extraction import monomial_values
+
+    e = np.asarray(exps, dtype=np.int64)
+
+    def phi(X: np.ndarray) -> np.ndarray:
+        return monomial_values(X, e)
+
+    return phi

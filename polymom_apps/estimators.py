@@ -1,0 +1,204 @@
+"""Estimators in the scikit-learn style: ``__init__`` stores, ``fit`` validates and returns self.
+
+>>> import numpy as np
+>>> from polymom_apps.estimators import PolymomGaussianMixture
+>>> rng = np.random.default_rng(0)
+>>> X = np.concatenate([rng.normal(-2, 1, (3000, 2)), rng.normal(2, 1, (3000, 2))])
+>>> gm = PolymomGaussianMixture(2, covariance_type="spherical").fit(X)   # doctest: +SKIP
+>>> np.round(np.sort(gm.means_[:, 0]))                                   # doctest: +SKIP
+array([-2.,  2.])
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from gmp import ModelError
+
+from .estimate import DEFAULT_METHOD, estimate
+from .models import gaussian_1d, gaussian_nd, linear_regression
+
+__all__ = ["PolymomGaussianMixture", "PolymomLinearRegressionMixture"]
+
+
+class _Base:
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self._param_names}
+
+    def set_params(self, **params: Any):
+        for k, v in params.items():
+            if k not in self._param_names:
+                raise ModelError(f"unknown parameter {k!r}; valid: {', '.join(self._param_names)}")
+            setattr(self, k, v)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "weights_"):
+            raise ModelError(f"this {type(self).__name__} is not fitted yet; call fit(X) first")
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._param_names)
+        return f"{type(self).__name__}({args})"
+
+
+class PolymomGaussianMixture(_Base):
+    """Gaussian mixture estimated by Polymom (method of moments as a GMP) [WCL15].
+
+    Parameters
+    ----------
+    n_components : int
+    covariance_type : {"spherical", "diag"}
+    constraints : callable ``parameters -> sequence of constraints``, optional
+        Constraints on one component's parameters in the data's units, built from the
+        spec's parameter variables (means first, then variances), e.g.
+        ``lambda p: [p[0] + p[1] == 1]``.
+    method : {"robust", "exact"}
+    backend : str or Backend, optional
+    random_state : int or None
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_ : ndarray of shape (n_components,) ("spherical") or (n_components, n_features)
+    converged_ : bool
+    result_ : EstimateResult
+    n_features_in_ : int
+    """
+
+    _param_names = ("n_components", "covariance_type", "constraints", "method", "backend", "random_state")
+
+    def __init__(self, n_components: int = 1, *, covariance_type: str = "spherical", constraints=None,
+                 method: str = DEFAULT_METHOD, backend=None, random_state=None):
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.constraints = constraints
+        self.method = method
+        self.backend = backend
+        self.random_state = random_state
+
+    def make_spec(self, n_features: int):
+        """The model spec used for ``n_features`` columns (1-d: ``max(6, 3K - 1)`` moments)."""
+        if self.covariance_type not in ("spherical", "diag"):
+            raise ModelError(f"covariance_type must be 'spherical' or 'diag', got {self.covariance_type!r}")
+        if n_features == 1:
+            return gaussian_1d(max(6, 3 * int(self.n_components) - 1))
+        return gaussian_nd(n_features, self.covariance_type)
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, dtype=float) if not isinstance(X, np.ndarray) else X
+        if X.ndim != 2:
+            raise ModelError(f"X must be a 2-d array of shape (n_samples, n_features), got shape {np.shape(X)}")
+        D = X.shape[1]
+        spec = self.make_spec(D)
+        cons = () if self.constraints is None else self.constraints
+        if callable(cons):
+            cons = cons(spec.parameters)
+        res = estimate(spec, X, self.n_components, constraints=cons, backend=self.backend,
+                       method=self.method, random_state=self.random_state)
+        self.spec_, self.result_, self.n_features_in_ = spec, res, D
+        self.converged_ = bool(res.success)
+        K = int(self.n_components)
+        if not res.success:
+            warnings.warn(
+                f"Polymom did not produce {K} components ({res.message}); attributes are NaN. Try "
+                "method='robust', fewer components, or more data", RuntimeWarning, stacklevel=2)
+            self.weights_ = np.full(K, np.nan)
+            self.means_ = np.full((K, D), np.nan)
+            self.covariances_ = np.full((K,) if self.covariance_type == "spherical" else (K, D), np.nan)
+            return self
+        P = res.params
+        self.weights_ = res.weights.copy()
+        self.means_ = P[:, :D].copy()
+        if D == 1:
+            var = P[:, 1]
+            self.covariances_ = var.copy() if self.covariance_type == "spherical" else var[:, None].copy()
+        else:
+            self.covariances_ = P[:, D].copy() if self.covariance_type == "spherical" else P[:, D:].copy()
+        if np.any(self.covariances_ <= 0):
+            warnings.warn(
+                "an estimated variance is not positive; add non-negativity constraints "
+                "(polymom_apps.constraints.nonnegative) or use more data", RuntimeWarning, stacklevel=2)
+        return self
+
+    def _variances(self) -> np.ndarray:
+        v = self.covariances_
+        return np.repeat(v[:, None], self.n_features_in_, axis=1) if v.ndim == 1 else v
+
+    def _log_joint(self, X) -> np.ndarray:
+        self._check_fitted()
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        var = np.maximum(self._variances(), 1e-12)
+        d = X[:, None, :] - self.means_[None]
+        logp = -0.5 * np.sum(d**2 / var + np.log(2 * np.pi * var), axis=2)
+        return logp + np.log(np.maximum(self.weights_, 1e-300))
+
+    def predict_proba(self, X) -> np.ndarray:
+        lj = self._log_joint(X)
+        lj -= lj.max(axis=1, keepdims=True)
+        p = np.exp(lj)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def predict(self, X) -> np.ndarray:
+        return np.argmax(self._log_joint(X), axis=1)
+
+    def score(self, X, y=None) -> float:
+        """Mean log-likelihood per sample."""
+        lj = self._log_joint(X)
+        mx = lj.max(axis=1, keepdims=True)
+        return float(np.mean(mx[:, 0] + np.log(np.exp(lj - mx).sum(axis=1))))
+
+
+class PolymomLinearRegressionMixture(_Base):
+    """Mixture of linear regressions ``y = w_k . x + N(0, sigma^2)`` estimated by Polymom.
+
+    Parameters
+    ----------
+    n_components : int
+    noise_std : float or None
+        Known noise standard deviation; None estimates a noise variance per component.
+    method, backend, random_state : see :class:`PolymomGaussianMixture`
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_components, n_features)
+    noise_variance_ : ndarray of shape (n_components,)
+    weights_ : ndarray of shape (n_components,)
+    result_ : EstimateResult
+    """
+
+    _param_names = ("n_components", "noise_std", "method", "backend", "random_state")
+
+    def __init__(self, n_components: int = 2, *, noise_std: float | None = None, method: str = DEFAULT_METHOD,
+                 backend=None, random_state=None):
+        self.n_components = n_components
+        self.noise_std = noise_std
+        self.method = method
+        self.backend = backend
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        X = np.asarray(X, dtype=float)
+        y = np.asarray(y, dtype=float).ravel()
+        if X.ndim != 2 or X.shape[0] != y.shape[0]:
+            raise ModelError(
+                f"X must have shape (n_samples, n_features) and y shape (n_samples,), got {X.shape} and {y.shape}")
+        D = X.shape[1]
+        spec = linear_regression(D, self.noise_std)
+        res = estimate(spec, np.column_stack([X, y]), self.n_components, backend=self.backend,
+                       method=self.method, random_state=self.random_state)
+        self.result_, self.n_features_in_, self.converged_ = res, D, bool(res.success)
+        K = int(self.n_components)
+        if not res.success:
+            warnings.warn(f"Polymom did not produce {K} components ({res.message}); attributes are NaN. Try "
+                          "method='robust' or more data", RuntimeWarning, stacklevel=2)
+            self.coef_, self.weights_ = np.full((K, D), np.nan), np.full(K, np.nan)
+            self.noise_variance_ = np.full(K, np.nan)
+            return self
+        self.coef_ = res.params[:, :D].copy()
+        self.weights_ = res.weights.copy()
+        self.noise_variance_ = (res.params[:, D].copy() if self.noise_std is None
+                                else np.full(K, float(self.noise_std) ** 2))
+        return self

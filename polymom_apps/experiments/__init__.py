@@ -1,0 +1,1 @@
+"""Paper reproductions and synthetic data (``python -m polymom_apps.experiments.table3``)."""

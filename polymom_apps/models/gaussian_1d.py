@@ -1,0 +1,81 @@
+"""Mixture of 1-d Gaussians: ``x ~ N(xi, c)``, parameters ``theta = (xi, c)`` (mean, variance).
+
+Observation functions ``phi_k(x) = x^k`` for ``k = 1 .. n_moments``; moment
+polynomials ``h_k(xi, c) = E[x^k | xi, c]`` from the recursion [WCL15, Table 2]::
+
+    h_0 = 1,  h_1 = xi,  h_k = xi h_{k-1} + (k - 1) c h_{k-2}
+
+(Stein's identity), i.e. ``h_k = sum_i C(k, 2i) (2i - 1)!! xi^(k-2i) c^i``, whose
+coefficients are the absolute values of those of the probabilists' Hermite
+polynomial ``He_k``: ``h_2 = xi^2 + c``, ``h_3 = xi^3 + 3 xi c``,
+``h_4 = xi^4 + 6 xi^2 c + 3 c^2``. Pearson's mixture of two Gaussians uses six
+moments (the default).
+
+>>> import gmp
+>>> xi, c = gmp.variables("xi c")
+>>> gaussian_moment_poly(4, xi, c)
+3*c^2 + 6*xi^2*c + xi^4
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from gmp import variables
+
+from ..spec import MixtureSpec, Standardized
+from ..standardize import Affine
+
+__all__ = ["gaussian_moment_poly", "gaussian_1d"]
+
+
+def gaussian_moment_poly(k: int, xi, c):
+    """``E[x^k]`` for ``x ~ N(xi, c)`` as a polynomial in ``xi`` and ``c`` (or numbers)."""
+    h_prev, h = 1.0, xi
+    if k == 0:
+        return 1.0 + 0 * xi
+    for j in range(2, k + 1):
+        h_prev, h = h, xi * h + (j - 1) * c * h_prev
+    return h
+
+
+def gaussian_1d(n_moments: int = 6) -> MixtureSpec:
+    """The 1-d Gaussian mixture with observation functions ``x, x^2, ..., x^n_moments``.
+
+    Parameters
+    ----------
+    n_moments : int
+        Number of moments (6 for Pearson's two-component mixture; ``3K - 1`` (the
+        number of unknowns) or more for K components: K = 3 is recovered with 8).
+
+    The variance is constrained ``c >= 0`` (``spec.support``): without it the trace
+    relaxation puts atoms at negative variances (measured, K = 3).
+
+    Returns
+    -------
+    MixtureSpec
+        Parameters ``(xi, c)``; data of shape (T, 1).
+    """
+    xi, c = variables("xi c")
+    ks = np.arange(1, n_moments + 1)
+
+    def observations(X: np.ndarray) -> np.ndarray:
+        return X[:, :1] ** ks
+
+    polys = [gaussian_moment_poly(int(k), xi, c) for k in ks]
+    base = MixtureSpec((xi, c), observations, polys, name="1-d Gaussian", data_dim=1,
+                       param_names=("mean", "variance"), support=(c >= 0,))
+
+    def standardize(X: np.ndarray) -> Standardized:
+        a = Affine.fit(X)
+
+        def back(params: np.ndarray) -> np.ndarray:
+            out = np.array(params, dtype=float)
+            out[:, 0] = a.location_back(out[:, 0])
+            out[:, 1] = a.variance_back(out[:, 1])
+            return out
+
+        return Standardized(a.apply(X), base, back, f"x -> (x - {a.shift[0]:.4g}) / {a.scale[0]:.4g}",
+                            np.array([a.shift[0], 0.0]), np.array([a.scale[0], a.scale[0] ** 2]))
+
+    return MixtureSpec((xi, c), observations, polys, name="1-d Gaussian", data_dim=1,
+                       standardize=standardize, param_names=("mean", "variance"), support=(c >= 0,))

@@ -1,0 +1,160 @@
+"""Mixture of linear regressions [WCL15, Table 2; CL13].
+
+Observed ``(x, y)`` with ``x in R^D`` from an unspecified distribution and, given the
+component, ``y = w . x + eps``, ``eps ~ N(0, c)``. Parameters ``theta = w`` (noise
+variance ``c = sigma^2`` known) or ``theta = (w, c)`` (per-component noise).
+
+Observation functions ``phi_{alpha,b}(x, y) = x^alpha y^b`` for ``|alpha| <= x_degree``
+(3 by default) and ``b = 1 .. y_degree`` (3 by default). Moment polynomials, with the
+*data's* moments ``E[x^gamma]`` as coefficients (so they are built from the sample)::
+
+    f_{alpha,b}(theta) = sum_{j, b-j even} C(b, j) (b-j-1)!! c^((b-j)/2)
+                         sum_{|beta| = j} multinom(j; beta) w^beta E[x^(alpha+beta)]
+
+e.g. ``f_{alpha,1} = sum_p E[x^(alpha+e_p)] w_p`` and
+``f_{alpha,2} = E[x^alpha] c + sum_{p,q} E[x^alpha x_p x_q] w_p w_q`` (the paper's rows).
+The paper lists ``b in {1, 2}``; with moments of ``w`` of degree <= 2 only, two
+components are not identified (``E[w]`` and ``E[w w^T]`` leave a one-parameter family
+along ``w_1 - w_2``), so the default adds ``b = 3``.
+
+Data layout: ``X[:, :D]`` is ``x``, ``X[:, D]`` is ``y``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+from gmp import ModelError, basis, variables
+
+from ..spec import MixtureSpec, Standardized
+
+__all__ = ["linear_regression", "gaussian_x_moments"]
+
+
+def _dfact(n: int) -> int:
+    return 1 if n <= 0 else n * _dfact(n - 2)
+
+
+def gaussian_x_moments(D: int, scale: float | np.ndarray = 1.0) -> Callable[[tuple], float]:
+    """``E[x^gamma]`` for ``x ~ N(0, diag(scale**2))`` (for exact-moment checks)."""
+    s = np.broadcast_to(np.asarray(scale, float), (D,))
+
+    def mom(gamma) -> float:
+        out = 1.0
+        for g, sd in zip(gamma, s):
+            out *= 0.0 if g % 2 else _dfact(g - 1) * sd**g
+        return out
+
+    return mom
+
+
+def linear_regression(D: int, sigma: float | None = 1.0, *, x_degree: int = 3, y_degree: int = 3,
+                      x_moments: Callable[[tuple], float] | None = None) -> MixtureSpec:
+    """Mixture of linear regressions spec.
+
+    Parameters
+    ----------
+    D : int
+        Dimension of ``x``.
+    sigma : float or None
+        Known noise standard deviation; None makes the noise variance ``c`` a parameter.
+    x_degree, y_degree : int
+        Observation functions ``x^alpha y^b``, ``|alpha| <= x_degree``, ``1 <= b <= y_degree``.
+    x_moments : callable ``gamma -> E[x^gamma]``, optional
+        Population moments of ``x`` used when no data is given (``spec.polys_for(None)``),
+        e.g. :func:`gaussian_x_moments`.
+    """
+    if isinstance(D, bool) or not isinstance(D, (int, np.integer)) or D < 1:
+        raise ModelError(f"D must be a positive integer, got {D!r}")
+    return _build(int(D), sigma, x_degree, y_degree, x_moments, True)
+
+
+def _build(D, sigma, x_degree, y_degree, x_moments, with_std):
+    w = variables("w", D)
+    w = w if isinstance(w, tuple) else (w,)
+    if sigma is None:
+        c = variables("c")
+        params = w + (c,)
+        names = tuple(f"w{p + 1}" for p in range(D)) + ("noise_var",)
+    else:
+        c = float(sigma) ** 2
+        params = w
+        names = tuple(f"w{p + 1}" for p in range(D))
+    alphas = basis(D, x_degree)
+    bs = range(1, y_degree + 1)
+    pairs = [(a, b) for a in alphas for b in bs]
+    xexp = np.array([a for a, _ in pairs], dtype=np.int64)
+    yexp = np.array([b for _, b in pairs], dtype=np.int64)
+    # per degree j: the exponents beta with |beta| = j and their multinomial coefficients
+    betas = {j: [bb for bb in basis(D, j) if bb.sum() == j] for j in range(y_degree + 1)}
+
+    def observations(X: np.ndarray) -> np.ndarray:
+        from gmp.extraction import monomial_values
+
+        return monomial_values(X[:, :D], xexp) * X[:, D:D + 1] ** yexp
+
+    def polys_from(mom: Callable[[tuple], float]):
+        out = []
+        for a, b in pairs:
+            f = 0.0 * w[0]
+            for j in range(b + 1):
+                if (b - j) % 2:
+                    continue
+                noise = math.comb(b, j) * _dfact(b - j - 1) * (c ** ((b - j) // 2) if b - j else 1.0)
+                for beta in betas[j]:
+                    mult = math.factorial(j) / np.prod([math.factorial(int(t)) for t in beta])
+                    coef = mult * mom(tuple(int(t) for t in a + beta))
+                    if coef == 0.0:
+                        continue
+                    term = coef * noise
+                    for p in range(D):
+                        if beta[p]:
+                            term = term * w[p] ** int(beta[p])
+                    f = f + term
+            out.append(f)
+        return out
+
+    def moment_polys(X):
+        if X is None:
+            if x_moments is None:
+                raise ModelError(
+                    "the mixture of linear regressions builds its moment polynomials from the data's "
+                    "E[x^alpha]: pass data, or build the model with x_moments=... for population moments"
+                )
+            return polys_from(x_moments)
+        xs = X[:, :D]
+        cache: dict[tuple, float] = {}
+
+        def emp(g: tuple) -> float:
+            if g not in cache:
+                cache[g] = float(np.mean(np.prod(xs ** np.asarray(g), axis=1)))
+            return cache[g]
+
+        return polys_from(emp)
+
+    kw = dict(name=f"mixture of {D}-d linear regressions" + (" (noise variance a parameter)" if sigma is None else ""),
+              data_dim=D + 1, param_names=names, support=(c >= 0,) if sigma is None else ())
+    base = MixtureSpec(params, observations, moment_polys, **kw)
+    if not with_std:
+        return base
+
+    def standardize(X: np.ndarray) -> Standardized:
+        sx = np.sqrt(np.mean(X[:, :D] ** 2, axis=0))
+        sx = np.where(sx > 0, sx, 1.0)
+        sy = float(np.sqrt(np.mean(X[:, D] ** 2))) or 1.0
+        Z = np.column_stack([X[:, :D] / sx, X[:, D] / sy])
+        spec = base if sigma is None else _build(D, float(sigma) / sy, x_degree, y_degree, None, False)
+
+        def back(p: np.ndarray) -> np.ndarray:
+            out = np.array(p, dtype=float)
+            out[:, :D] = out[:, :D] * sy / sx
+            if sigma is None:
+                out[:, D] = out[:, D] * sy**2
+            return out
+
+        sc = list(sy / sx) + ([sy**2] if sigma is None else [])
+        return Standardized(Z, spec, back, "x and y scaled (not shifted)", np.zeros(len(sc)), np.array(sc))
+
+    return MixtureSpec(params, observations, moment_polys, standardize=standardize, **kw)

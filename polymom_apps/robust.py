@@ -1,0 +1,65 @@
+"""The robust (GMM) form of the Polymom relaxation: a weighted moment residual plus a trace.
+
+::
+
+    min  ||S (A y - m)||^2 + lam tr M_r(y)      s.t. the relaxation's own constraints
+
+with ``S = W^{1/2}`` (``W`` the inverse sample covariance of ``phi(x)``, the
+generalized-method-of-moments weighting [Han82]) and ``A y = (L_y(f_n))_n``. The square
+is an epigraph variable ``t`` appended to gmp's :class:`~gmp.ConicProgram` with the
+Schur-complement block ``[[t, r^T], [r, I]] PSD``, ``r = S A y - S m`` (so
+``t >= ||r||^2``). gmp has no hook for auxiliary variables, so every block of the
+program is padded with one column.
+
+References
+----------
+[Han82] L. P. Hansen, "Large sample properties of generalized method of moments
+estimators", Econometrica 50(4), 1982.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from gmp import ConicProgram, PSDBlock
+
+__all__ = ["robust_program", "inverse_sqrt"]
+
+
+def robust_program(base: ConicProgram, SA: np.ndarray, Sm: np.ndarray, lam: float) -> ConicProgram:
+    """Append ``t`` and ``[[t, r^T], [r, I]] PSD`` (``r = SA y - Sm``); objective ``t + lam tr``."""
+    n = base.n_vars
+    N = SA.shape[0]
+    dim = N + 1
+
+    def pad(M):
+        return sp.hstack([M, sp.csr_matrix((M.shape[0], 1))], format="csr")
+
+    blocks = [PSDBlock(b.dim, pad(sp.csc_matrix(b.F)).tocsc(), b.F0, b.name) for b in base.psd]
+    rows, cols, vals = [], [], []
+    ii, jj = np.nonzero(SA)
+    for i, j in zip(ii, jj):
+        for pos in ((i + 1) + dim * 0, 0 + dim * (i + 1)):
+            rows.append(pos)
+            cols.append(j)
+            vals.append(SA[i, j])
+    rows.append(0)
+    cols.append(n)
+    vals.append(1.0)
+    F = sp.csc_matrix((vals, (rows, cols)), shape=(dim * dim, n + 1))
+    F0 = np.zeros(dim * dim)
+    for i in range(N):
+        F0[(i + 1) + dim * 0] = -Sm[i]
+        F0[0 + dim * (i + 1)] = -Sm[i]
+        F0[(i + 1) + dim * (i + 1)] = 1.0
+    blocks.append(PSDBlock(dim, F, F0, "epigraph [[t, r^T], [r, I]]"))
+    c = np.concatenate([lam * base.c, [1.0]])
+    names = None if base.var_names is None else base.var_names + ("t",)
+    return ConicProgram(c, base.c0, pad(base.A_eq), base.b_eq, pad(base.A_ineq), base.b_ineq, tuple(blocks), names)
+
+
+def inverse_sqrt(cov: np.ndarray, floor: float = 1e-10) -> np.ndarray:
+    """``W^{1/2} = cov^{-1/2}`` (eigenvalues floored at ``floor * max``)."""
+    vals, vecs = np.linalg.eigh((cov + cov.T) / 2)
+    vals = np.maximum(vals, floor * max(vals.max(), 1e-300))
+    return (vecs / np.sqrt(vals)) @ vecs.T

@@ -1,0 +1,198 @@
+"""Estimation: exact recovery from population moments, constraints, convergence in T."""
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+
+import polymom_apps as pa
+from polymom_apps import constraints as C
+from polymom_apps.experiments.synthetic import max_relative_error, sample_gaussians, sample_linear_regressions
+from polymom_apps.models import gaussian_1d, gaussian_nd, gaussian_x_moments, linear_regression, multiview, poisson
+
+TOL = 1e-6
+
+
+def _err(res, theta, w):
+    """Largest coordinate error of parameters and weights after the best permutation."""
+    best = min(itertools.permutations(range(len(w))), key=lambda p: np.abs(res.params[list(p)] - theta).max())
+    return np.abs(res.params[list(best)] - theta).max(), np.abs(res.weights[list(best)] - w).max()
+
+
+CASES = {
+    "gaussian_1d_pearson": (lambda: gaussian_1d(6), [[-1.0, 0.5], [1.5, 1.2]], [0.4, 0.6]),
+    "gaussian_1d_three": (lambda: gaussian_1d(8), [[-1.0, 0.5], [0.5, 0.3], [2.0, 0.8]], [0.3, 0.3, 0.4]),
+    "gaussian_diag": (lambda: gaussian_nd(2, "diag"), [[0.5, -0.3, 0.6, 0.9], [-0.4, 0.7, 1.1, 0.4]], [0.45, 0.55]),
+    "gaussian_spherical": (lambda: gaussian_nd(2, "spherical"), [[0.5, -0.3, 0.6], [-0.4, 0.7, 1.1]], [0.45, 0.55]),
+    "linreg_known_noise": (lambda: linear_regression(2, 0.5, x_moments=gaussian_x_moments(2)),
+                           [[1.0, -0.5], [-0.3, 0.8]], [0.4, 0.6]),
+    "linreg_noise_param": (lambda: linear_regression(2, None, x_moments=gaussian_x_moments(2)),
+                           [[1.0, -0.5, 0.3], [-0.3, 0.8, 0.5]], [0.4, 0.6]),
+    "multiview_3x3": (lambda: multiview(3), [[1, 0, 0.2, 0.1, 1, 0, 0.3, 0.2, 1], [0, 1, 0, 1, 0, 0.4, 0, 0.5, 0.1],
+                                             [0.3, 0.2, 1, 0, 0, 1, 1, 0, 0]], [0.3, 0.3, 0.4]),
+    "poisson_1d": (lambda: poisson(1, 4), [[1.0], [4.0]], [0.3, 0.7]),
+    "poisson_2d": (lambda: poisson(2, 4), [[1.0, 3.0], [4.0, 0.5]], [0.3, 0.7]),
+}
+
+
+@pytest.mark.parametrize("method", ["exact", "robust"])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_exact_population_moments_recover_parameters_and_weights(name, method):
+    make, theta, w = CASES[name]
+    spec, theta, w = make(), np.array(theta, float), np.array(w)
+    res = pa.estimate_from_moments(spec, spec.population_moments(theta, w), len(w), method=method)
+    assert res.success, res.message
+    e_theta, e_w = _err(res, theta, w)
+    assert e_theta < TOL and e_w < TOL
+    assert res.weights.min() >= 0 and res.weights.sum() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name", ["linreg_known_noise", "linreg_noise_param", "multiview_3x3", "poisson_1d", "poisson_2d"])
+def test_relaxation_alone_is_exact_where_the_moments_pin_it(name):
+    # [WCL15, Sec. 5]: for these models the moment equations determine M_r(y); no polish needed
+    make, theta, w = CASES[name]
+    spec, theta, w = make(), np.array(theta, float), np.array(w)
+    res = pa.estimate_from_moments(spec, spec.population_moments(theta, w), len(w), method="exact", refine=False)
+    e_theta, e_w = _err(res, theta, w)
+    assert e_theta < 1e-5 and e_w < 1e-5
+
+
+def test_parabola_constraint_makes_the_model_identifiable():
+    # [WCL15, Sec. 5]: means on xi1 = xi2^2, known unit variance, moments of degree <= 2 only
+    spec = gaussian_nd(2, "known", degree=2)
+    xi1, xi2 = spec.parameters
+    theta, w = np.array([[1.0, 1.0], [0.25, -0.5]]), np.array([0.4, 0.6])
+    m = spec.population_moments(theta, w)
+    # independent truth of non-identifiability: the truth is mean + w1 d, mean - w0 d
+    # (d = theta_1 - theta_2); any weights (p, 1 - p) with atoms mean + (1-p) s d, mean - p s d,
+    # p (1 - p) s^2 = w0 w1 have the same mean and second moments
+    mean, d, p = w @ theta, theta[0] - theta[1], 0.2
+    s = np.sqrt(w[0] * w[1] / (p * (1 - p)))
+    alt, alt_w = np.array([mean + (1 - p) * s * d, mean - p * s * d]), np.array([p, 1 - p])
+    np.testing.assert_allclose(spec.population_moments(alt, alt_w), m, atol=1e-12)
+    assert np.abs(alt - theta).max() > 0.5 and not np.allclose(alt[:, 0], alt[:, 1] ** 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        free = pa.estimate_from_moments(spec, m, 2)
+    assert _err(free, theta, w)[0] > 0.05             # without the constraint: not the truth
+    res = pa.estimate_from_moments(spec, m, 2, constraints=[C.parabola(xi1, xi2)])
+    assert max(_err(res, theta, w)) < TOL
+    np.testing.assert_allclose(res.params[:, 0], res.params[:, 1] ** 2, atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["exact", "robust"])
+def test_linear_constraint_and_nonnegative_variances(method):
+    # the paper's constrained Gaussians: each component's mean on xi1 + xi2 = 1
+    spec = gaussian_nd(2, "diag")
+    p = spec.parameters
+    theta, w = np.array([[0.3, 0.7, 0.6, 0.9], [1.2, -0.2, 1.1, 0.4]]), np.array([0.45, 0.55])
+    cons = [C.linear([1, 1], p[:2], 1.0), *C.nonnegative(p[2], p[3])]
+    res = pa.estimate_from_moments(spec, spec.population_moments(theta, w), 2, constraints=cons, method=method)
+    assert max(_err(res, theta, w)) < TOL
+    np.testing.assert_allclose(res.params[:, 0] + res.params[:, 1], 1.0, atol=1e-9)
+
+
+def test_equal_coordinates_within_a_component():
+    spec = gaussian_nd(2, "diag")
+    p = spec.parameters
+    theta, w = np.array([[0.3, 0.3, 0.6, 0.9], [1.2, 1.2, 1.1, 0.4]]), np.array([0.45, 0.55])
+    res = pa.estimate_from_moments(spec, spec.population_moments(theta, w), 2, constraints=[C.equal(p[0], p[1])])
+    assert max(_err(res, theta, w)) < TOL
+
+
+def test_tied_variance_shared_by_all_components():
+    spec = gaussian_1d(6)
+    xi, c = spec.parameters
+    theta, w = np.array([[-1.0, 0.5], [1.0, 0.5]]), np.array([0.3, 0.7])
+    m = spec.population_moments(theta, w)
+    res = pa.estimate_from_moments(spec, m, 2, constraints=[pa.Tied(c, bounds=(0.01, 2.0))])
+    assert res.tied_value == pytest.approx(0.5, abs=1e-6)
+    assert max(_err(res, theta, w)) < 1e-6
+    known = pa.estimate_from_moments(spec, m, 2, constraints=[pa.Tied(c, value=0.5)])
+    assert max(_err(known, theta, w)) < TOL
+
+
+def test_user_polynomial_inequality():
+    # any g(theta) >= 0: here the means lie in the disk xi^2 <= 4 (inactive, must not hurt)
+    spec = gaussian_1d(6)
+    xi, c = spec.parameters
+    theta, w = np.array([[-1.0, 0.5], [1.5, 1.2]]), np.array([0.4, 0.6])
+    res = pa.estimate_from_moments(spec, spec.population_moments(theta, w), 2, constraints=[4 - xi**2 >= 0])
+    assert max(_err(res, theta, w)) < TOL
+
+
+def test_inconsistent_constraints_give_infeasible_status_not_a_crash():
+    spec = gaussian_1d(6)
+    xi, c = spec.parameters
+    m = spec.population_moments([[-1.0, 0.5], [1.5, 1.2]], [0.4, 0.6])
+    res = pa.estimate_from_moments(spec, m, 2, constraints=[xi == 0, xi == 1], method="exact")
+    assert not res.success and res.status.value == "infeasible" and res.params is None
+    # constraints that contradict the moments (all means at 0 but E[x] != 0)
+    res = pa.estimate_from_moments(spec, m, 2, constraints=[xi == 0], method="exact")
+    assert res.status.value == "infeasible"
+
+
+def test_standardization_maps_shifted_data_back():
+    # a shift of 100: raw moments would be hopeless; estimates come back in the data's units
+    rng = np.random.default_rng(0)
+    M, V, w = np.array([[99.0], [101.5]]), np.array([[0.5], [1.2]]), np.array([0.4, 0.6])
+    X = sample_gaussians(M, V, w, 100_000, rng)
+    res = pa.estimate(gaussian_1d(6), X, 2)
+    e, _ = max_relative_error(res.params, np.column_stack([M, V]))
+    assert e < 0.1
+
+
+def _gauss_err(T, seed):
+    M, V, w = np.array([[1.0, 0.0], [0.0, 1.0]]) + [2.0, -1.0], np.array([[2.5, 2.5], [3.0, 3.0]]), np.array([0.4, 0.6])
+    X = sample_gaussians(M, V, w, T, np.random.default_rng(seed))
+    res = pa.estimate(gaussian_nd(2, "spherical"), X, 2)
+    return max_relative_error(res.params, np.column_stack([M, V[:, :1]]))[0]
+
+
+def test_gaussian_error_shrinks_with_T():
+    small = np.median([_gauss_err(1_000, s) for s in range(3)])
+    large = np.median([_gauss_err(100_000, s) for s in range(3)])
+    assert large < 0.1 and large < small / 4
+
+
+def test_linear_regression_error_shrinks_with_T():
+    W, w = np.array([[1.0, -0.5], [-0.3, 0.8]]), np.array([0.4, 0.6])
+
+    def err(T, seed):
+        X = sample_linear_regressions(W, np.array([0.25, 0.25]), w, T, np.random.default_rng(seed))
+        return max_relative_error(pa.estimate(linear_regression(2, 0.5), X, 2).params, W)[0]
+
+    small = np.median([err(1_000, s) for s in range(3)])
+    large = np.median([err(100_000, s) for s in range(3)])
+    assert large < 0.02 and large < small / 4
+
+
+def test_robust_program_epigraph_equals_weighted_residual():
+    # the appended block [[t, r^T], [r, I]] PSD makes t >= ||S (A y - m)||^2, tight at the optimum
+    from gmp import GMP, Measure, build_relaxation
+    from gmp_backends import get_backend
+    from polymom_apps.estimate import _riesz_matrix
+    from polymom_apps.robust import robust_program as _robust_program
+
+    spec = gaussian_1d(6)
+    theta, w = np.array([[-1.0, 0.5], [1.5, 1.2]]), np.array([0.4, 0.6])
+    m = spec.population_moments(theta, w) + np.array([0.01, -0.02, 0.03, 0.0, 0.05, -0.1])  # inconsistent
+    S = np.diag([1.0, 2.0, 0.5, 1.0, 0.3, 0.2])
+    mu = Measure(spec.parameters, mass=1.0)
+    base, _ = build_relaxation(GMP(None, [], measures=[mu]), 3)
+    A = _riesz_matrix(spec, spec.polys_for(None), 3)
+    prog = _robust_program(base, S @ A, S @ m, 1e-4)
+    sol = get_backend("cvxopt").run(prog, {"tol": 1e-9})
+    y, t = sol.x[:-1], sol.x[-1]
+    assert t == pytest.approx(np.sum((S @ (A @ y - m)) ** 2), rel=1e-4, abs=1e-9)
+    assert prog.n_vars == base.n_vars + 1 and prog.psd_dims[-1] == 7
+
+
+def test_tied_variance_from_data_in_data_units():
+    rng = np.random.default_rng(5)
+    X = sample_gaussians(np.array([[4.0], [6.0]]), np.array([[0.5], [0.5]]), np.array([0.3, 0.7]), 100_000, rng)
+    spec = gaussian_1d(6)
+    res = pa.estimate(spec, X, 2, constraints=[pa.Tied(spec.parameters[1], bounds=(0.1, 2.0))])
+    assert res.tied_value == pytest.approx(0.5, abs=0.02)
+    np.testing.assert_allclose(res.params[:, 1], res.tied_value, rtol=1e-6)
+    assert max_relative_error(res.params, np.array([[4.0, 0.5], [6.0, 0.5]]))[0] < 0.02

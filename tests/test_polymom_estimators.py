@@ -1,0 +1,69 @@
+"""Scikit-learn style estimators: fit returns self, fitted attributes, soft failure warns."""
+import numpy as np
+import pytest
+
+import gmp
+from polymom_apps.estimators import PolymomGaussianMixture, PolymomLinearRegressionMixture
+from polymom_apps.experiments.synthetic import max_relative_error, sample_gaussians, sample_linear_regressions
+
+
+def test_gaussian_mixture_fit_attributes_and_predict():
+    rng = np.random.default_rng(0)
+    M, V, w = np.array([[-2.0, 0.0], [2.0, 1.0]]), np.array([[1.0, 1.0], [0.5, 0.5]]), np.array([0.4, 0.6])
+    X = sample_gaussians(M, V, w, 50_000, rng)
+    gm = PolymomGaussianMixture(2, covariance_type="spherical", random_state=0)
+    assert gm.get_params()["n_components"] == 2 and not hasattr(gm, "weights_")
+    assert gm.fit(X) is gm
+    order = np.argsort(gm.means_[:, 0])
+    np.testing.assert_allclose(gm.means_[order], M, atol=0.05)
+    np.testing.assert_allclose(gm.covariances_[order], V[:, 0], atol=0.05)
+    np.testing.assert_allclose(gm.weights_[order], w, atol=0.02)
+    assert gm.covariances_.shape == (2,) and gm.converged_
+    label_of_true = gm.predict(M)                  # the label given to each true mean
+    expected = label_of_true[(X[:2000, 0] > 0).astype(int)]
+    assert np.mean(gm.predict(X[:2000]) == expected) > 0.9
+    np.testing.assert_allclose(gm.predict_proba(X[:10]).sum(1), 1.0)
+    diag = PolymomGaussianMixture(2, covariance_type="diag").fit(X)
+    assert diag.covariances_.shape == (2, 2)
+
+
+def test_gaussian_mixture_1d_and_misuse():
+    rng = np.random.default_rng(1)
+    X = sample_gaussians(np.array([[-1.0], [1.5]]), np.array([[0.5], [1.2]]), np.array([0.4, 0.6]), 100_000, rng)
+    gm = PolymomGaussianMixture(2).fit(X)
+    e, _ = max_relative_error(np.column_stack([gm.means_, gm.covariances_]), np.array([[-1.0, 0.5], [1.5, 1.2]]))
+    assert e < 0.1
+    with pytest.raises(gmp.ModelError, match="covariance_type must be 'spherical' or 'diag', got 'full'"):
+        PolymomGaussianMixture(2, covariance_type="full").fit(X)
+    with pytest.raises(gmp.ModelError, match="is not fitted yet; call fit"):
+        PolymomGaussianMixture(2).predict(X)
+
+
+def test_soft_failure_is_a_warning_with_a_remedy():
+    rng = np.random.default_rng(2)
+    X = sample_gaussians(np.array([[-1.0], [1.5]]), np.array([[0.5], [1.2]]), np.array([0.4, 0.6]), 2000, rng)
+    # exact equalities on sample moments that contradict a constraint: infeasible -> warning, NaN attributes
+    gm = PolymomGaussianMixture(2, method="exact", constraints=lambda p: [p[0] == 100.0])
+    with pytest.warns(RuntimeWarning, match="attributes are NaN. Try method='robust'"):
+        gm.fit(X)
+    assert not gm.converged_ and np.isnan(gm.means_).all()
+
+
+def test_linear_regression_mixture():
+    W, w = np.array([[1.0, -0.5], [-0.3, 0.8]]), np.array([0.4, 0.6])
+    Z = sample_linear_regressions(W, np.array([0.25, 0.25]), w, 100_000, np.random.default_rng(3))
+    lr = PolymomLinearRegressionMixture(2, noise_std=0.5).fit(Z[:, :2], Z[:, 2])
+    assert max_relative_error(lr.coef_, W)[0] < 0.03
+    lr2 = PolymomLinearRegressionMixture(2).fit(Z[:, :2], Z[:, 2])
+    assert max_relative_error(lr2.coef_, W)[0] < 0.05
+    np.testing.assert_allclose(lr2.noise_variance_, 0.25, atol=0.05)
+
+
+def test_constrained_gaussian_mixture_in_data_units():
+    # the paper's constrained case: each mean on xi1 + xi2 = 1, data far from the origin
+    rng = np.random.default_rng(4)
+    M, V, w = np.array([[0.3, 0.7], [1.2, -0.2]]), np.array([[0.6, 0.9], [1.1, 0.4]]), np.array([0.45, 0.55])
+    X = sample_gaussians(M, V, w, 100_000, rng)
+    gm = PolymomGaussianMixture(2, covariance_type="diag", constraints=lambda p: [p[0] + p[1] == 1]).fit(X)
+    np.testing.assert_allclose(gm.means_.sum(axis=1), 1.0, atol=1e-6)
+    assert max_relative_error(np.column_stack([gm.means_, gm.covariances_]), np.column_stack([M, V]))[0] < 0.05
