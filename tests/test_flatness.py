@@ -48,7 +48,7 @@ def test_atoms_to_moments_matches_brute_force(n, k, degree):
     )
 
 
-@pytest.mark.parametrize("n, s", itertools.product([1, 2, 3], [0, 1, 2, 3]))
+@pytest.mark.parametrize("n, s", list(itertools.product([1, 2, 3], [0, 1, 2, 3])))
 def test_moment_matrix_is_the_sum_over_atoms(n, s):
     points, weights = _random_atoms(7 * n + s, n, 4)
     y = atoms_to_moments(points, weights, 2 * s)
@@ -61,7 +61,7 @@ def test_moment_matrix_is_the_sum_over_atoms(n, s):
     np.testing.assert_allclose(moment_matrix_from_vector(y, n, s), brute, rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("n, s", itertools.product([1, 2, 3], [0, 1, 2]))
+@pytest.mark.parametrize("n, s", list(itertools.product([1, 2, 3], [0, 1, 2])))
 def test_localizing_matrix_is_the_weighted_sum_over_atoms(n, s):
     rng = np.random.default_rng(11 * n + s)
     points, weights = _random_atoms(5 * n + s, n, 3)
