@@ -12,9 +12,9 @@ import gmp
 
 def main() -> int:
     print("gmp-moments", gmp.__version__)
-    print("backends:")
-    for rec in gmp.available_backends():
-        print("  ", rec)
+    print("backends (print(gmp.available_backends()) for every remedy):")
+    for name, av in gmp.available_backends():
+        print(f"   {name:<9} {av.level:<22} {av.reason}".rstrip())
 
     x, y = gmp.variables("x y")
     f = 4 * x**2 - 2.1 * x**4 + x**6 / 3 + x * y - 4 * y**2 + 4 * y**4
