@@ -15,6 +15,7 @@ from .options import SolverOptions
 from .registry import (
     available_backends,
     get_backend,
+    refresh,
     register_backend,
     resolve_backend,
     unregister_backend,
@@ -30,5 +31,6 @@ __all__ = [
     "use_backend",
     "available_backends",
     "register_backend",
+    "refresh",
     "unregister_backend",
 ]

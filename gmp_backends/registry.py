@@ -2,9 +2,10 @@
 
 Backends come from three places: the built-ins below (so the registry works
 without installation metadata), the entry-point group ``gmp.backends``
-(third-party backends: ``name = "package.module:BackendClass"``), and
-:func:`register_backend`. Classes are imported only when a backend is first
-asked for, and solver libraries only when availability is checked or a solve runs.
+(third-party backends: ``name = "package.module:BackendClass"``, read once per
+process; :func:`refresh` reads them again), and :func:`register_backend`.
+Classes are imported only when a backend is first asked for, and solver
+libraries only when availability is checked or a solve runs.
 
 :func:`resolve_backend` picks one, first match wins:
 
@@ -39,7 +40,7 @@ from .base import Availability, Backend
 __all__ = [
     "BUILTINS", "PREFERENCE", "ENV_VAR", "ENTRY_POINT_GROUP", "BackendRecord", "BackendTable",
     "register_backend", "unregister_backend", "get_backend", "resolve_backend", "use_backend",
-    "available_backends", "user_config_path",
+    "available_backends", "user_config_path", "refresh",
 ]
 
 #: Built-in backends, name -> "module:class" (mirrors the pyproject entry points).
@@ -74,12 +75,36 @@ def _discover() -> None:
     _discovered = True
     for name, target in BUILTINS.items():
         _registry.setdefault(name, target)
+    _scan_entry_points()
+
+
+def _scan_entry_points() -> None:
     try:
         entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
     except Exception:  # broken installation metadata must not break solving
         entry_points = ()
     for ep in entry_points:
         _registry.setdefault(_norm(ep.name), ep)
+
+
+def refresh() -> None:
+    """Look for entry-point backends again, e.g. after installing or removing a plugin.
+
+    Entry points are read once per process, on first use of the registry. After
+    a distribution declaring ``gmp.backends`` entry points is installed or
+    removed while the process runs (or ``sys.path`` changes), call this: it
+    clears importlib's finder caches, forgets the backends found through entry
+    points (and their instances), and reads the entry points again. Built-ins
+    and backends added with :func:`register_backend` are kept as they are.
+    """
+    _discover()
+    importlib.invalidate_caches()
+    stale = [key for key, target in _registry.items()
+             if isinstance(target, importlib.metadata.EntryPoint)]
+    for key in stale:
+        del _registry[key]
+        _instances.pop(key, None)
+    _scan_entry_points()
 
 
 def register_backend(backend: type[Backend] | Backend | str, name: str | None = None,

@@ -1,8 +1,9 @@
 """The cvxopt backend on small programs with known answers.
 
-Every optimum is checked against a value derived by hand (or an eigenvalue),
-and every dual against the convention of gmp/conic.py by recomputing the dual
-residual and dual objective from the program data.
+The programs come from gmp_backends.conformance: every optimum is checked
+against a value derived by hand (or an eigenvalue), and every dual against the
+convention of gmp/conic.py by recomputing the dual residual and dual objective
+from the program data.
 """
 from __future__ import annotations
 
@@ -18,90 +19,24 @@ from hypothesis import strategies as st
 cvxopt = pytest.importorskip("cvxopt")
 from cvxopt import solvers  # noqa: E402
 
-from gmp.conic import ConicProgram, ConicSolution, PSDBlock  # noqa: E402
+from gmp.conic import ConicProgram  # noqa: E402
 from gmp.errors import ModelError, OptionError  # noqa: E402
 from gmp.status import Status  # noqa: E402
 from gmp_backends import SolverOptions  # noqa: E402
 from gmp_backends import cvxopt_backend as cb  # noqa: E402
+from gmp_backends.conformance import (  # noqa: E402
+    block,
+    full_matrix_block,
+    infeasible,
+    min_t_2x2,
+    mixed,
+    smallest_eigenvalue,
+    unbounded_weak,
+)
 from gmp_backends.cvxopt_backend import CvxoptBackend  # noqa: E402
 from gmp_backends.scripted import ScriptedBackend  # noqa: E402
 
-
-# -- building blocks -------------------------------------------------------
-def sym(d: int, i: int, j: int) -> np.ndarray:
-    """The symmetric unit matrix with ones at (i, j) and (j, i)."""
-    M = np.zeros((d, d))
-    M[i, j] = M[j, i] = 1.0
-    return M
-
-
-def block(coeffs: list[np.ndarray], const: np.ndarray | None = None, name: str = "") -> PSDBlock:
-    """mat(F0 + F @ x) ⪰ 0 with ``coeffs[i]`` the matrix of x[i]."""
-    d = coeffs[0].shape[0]
-    F = np.column_stack([C.reshape(-1, order="F") for C in coeffs])
-    F0 = np.zeros(d * d) if const is None else np.asarray(const, float).reshape(-1, order="F")
-    return PSDBlock(d, sp.csc_matrix(F), F0, name)
-
-
-def full_matrix_block(d: int) -> PSDBlock:
-    """X ⪰ 0 with one variable per entry of the lower triangle (column-major order)."""
-    return block([sym(d, i, j) for j in range(d) for i in range(j, d)])
-
-
-def assert_dual_certificate(program: ConicProgram, sol: ConicSolution, tol: float = 1e-6) -> None:
-    """The duals satisfy the convention of gmp/conic.py and close the gap."""
-    r = program.c + program.A_eq.T @ sol.y_eq + program.A_ineq.T @ sol.z_ineq
-    for blk, Z in zip(program.psd, sol.Z_psd):
-        r = r - blk.F.T @ Z.reshape(-1, order="F")
-    assert np.max(np.abs(r), initial=0.0) < tol, f"dual residual {r}"
-    assert np.all(sol.z_ineq >= -tol)
-    for Z in sol.Z_psd:
-        np.testing.assert_allclose(Z, Z.T)
-        assert np.linalg.eigvalsh(Z)[0] >= -tol
-    dual = (program.c0 - program.b_eq @ sol.y_eq - program.b_ineq @ sol.z_ineq
-            - sum(blk.F0 @ Z.reshape(-1, order="F") for blk, Z in zip(program.psd, sol.Z_psd)))
-    assert dual == pytest.approx(sol.dual_objective, abs=tol)
-    assert sol.dual_objective == pytest.approx(sol.primal_objective, abs=10 * tol)
-    assert program.objective(sol.x) == pytest.approx(sol.primal_objective, abs=tol)
-
-
-# -- the problem library ---------------------------------------------------
-def min_t_2x2() -> ConicProgram:
-    """min t s.t. [[t, 1], [1, t]] ⪰ 0: optimum 1 (the eigenvalues are t ± 1)."""
-    return ConicProgram(c=[1.0], psd=(block([np.eye(2)], sym(2, 0, 1)),))
-
-
-def trace_fixed_offdiag() -> ConicProgram:
-    """min x11 + x22 s.t. x12 == 1, [[x11, x12], [x12, x22]] ⪰ 0: optimum 2 at x11 = x22 = 1."""
-    return ConicProgram(c=[1.0, 0.0, 1.0], A_eq=[[0.0, 1.0, 0.0]], b_eq=[1.0],
-                        psd=(full_matrix_block(2),))
-
-
-def lp_only() -> ConicProgram:
-    """min 1.5 - x1 - 2 x2 s.t. x1 + x2 <= 4, x1 <= 3, x >= 0: optimum 1.5 - 8 at (0, 4)."""
-    return ConicProgram(c=[-1.0, -2.0], c0=1.5,
-                        A_ineq=[[1, 1], [1, 0], [-1, 0], [0, -1]], b_ineq=[4, 3, 0, 0])
-
-
-def mixed() -> ConicProgram:
-    """max x12 s.t. x11 + x22 == 2, x11 <= 1/2, X ⪰ 0, [[1, x12], [x12, 1]] ⪰ 0, plus 2.
-
-    x12**2 <= x11 (2 - x11) grows with x11 on [0, 1], so x11 = 1/2 and the
-    optimum is 2 - sqrt(3/4).
-    """
-    Z = np.zeros((2, 2))
-    return ConicProgram(c=[0.0, -1.0, 0.0], c0=2.0, A_eq=[[1, 0, 1]], b_eq=[2],
-                        A_ineq=[[1, 0, 0]], b_ineq=[0.5],
-                        psd=(full_matrix_block(2), block([Z, sym(2, 0, 1), Z], np.eye(2))))
-
-
-def smallest_eigenvalue(C: np.ndarray) -> ConicProgram:
-    """min <C, X> s.t. trace X == 1, X ⪰ 0: optimum lambda_min(C)."""
-    d = C.shape[0]
-    idx = [(i, j) for j in range(d) for i in range(j, d)]
-    c = [C[i, j] * (1 if i == j else 2) for i, j in idx]
-    return ConicProgram(c=c, A_eq=[[float(i == j) for i, j in idx]], b_eq=[1.0],
-                        psd=(full_matrix_block(d),))
+from sdp_cases import KNOWN, assert_dual_certificate  # noqa: E402
 
 
 @pytest.fixture
@@ -110,12 +45,7 @@ def backend() -> CvxoptBackend:
 
 
 # -- optima and duals ------------------------------------------------------
-@pytest.mark.parametrize("make, optimum", [
-    (min_t_2x2, 1.0),
-    (trace_fixed_offdiag, 2.0),
-    (lp_only, 1.5 - 8.0),
-    (mixed, 2.0 - math.sqrt(0.75)),
-])
+@pytest.mark.parametrize("make, optimum", KNOWN, ids=[k[0].__name__ for k in KNOWN])
 def test_known_optimum_and_dual_certificate(backend, make, optimum):
     program = make()
     sol = backend.run(program)
@@ -154,8 +84,7 @@ def test_min_t_dual_matrix(backend):
 
 # -- infeasible, unbounded, limits -----------------------------------------
 def test_infeasible(backend):
-    # -1 - x >= 0 and x >= 0
-    program = ConicProgram(c=[1.0], psd=(block([-np.eye(1)], -np.eye(1)), block([np.eye(1)])))
+    program = infeasible()  # -1 - x >= 0 and x >= 0
     sol = backend.run(program)
     assert sol.status is Status.INFEASIBLE and sol.raw_status == "primal infeasible"
     assert sol.x is None and not sol.status.has_solution
@@ -167,8 +96,7 @@ def test_infeasible(backend):
 
 
 def test_unbounded(backend):
-    # min x s.t. [[1, x], [x, y]] ⪰ 0: x -> -inf with y = x**2
-    program = ConicProgram(c=[1.0, 0.0], psd=(block([sym(2, 0, 1), np.diag([0.0, 1.0])], np.diag([1.0, 0.0])),))
+    program = unbounded_weak()  # min x s.t. [[1, x], [x, y]] ⪰ 0: x -> -inf with y = x**2
     sol = backend.run(program)
     assert sol.status is Status.UNBOUNDED and sol.raw_status == "dual infeasible"
     assert sol.x is None
