@@ -49,22 +49,12 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 import numpy as np
 
+from _common import dense_ball_problem  # noqa: E402
 import gmp
-from gmp.monomials import basis
 from gmp_backends import SolverOptions, get_backend
 
 SEED = 0
 REPEATS = 3
-
-
-def dense_ball_problem(n: int, r: int, seed: int = SEED) -> gmp.GMP:
-    """min L(f) over probability measures on the unit ball; f dense of degree 2r."""
-    x = gmp.variables("x", n)
-    exps = basis(n, 2 * r)
-    coefs = np.random.default_rng(seed).standard_normal(exps.shape[0])
-    f = gmp.Polynomial([xi.vars[0] for xi in x], exps, coefs)
-    mu = gmp.Measure(x, support=[1 - sum(xi**2 for xi in x) >= 0])
-    return gmp.GMP(gmp.minimize(mu.E(f)))
 
 
 def environment() -> str:

@@ -62,8 +62,9 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 import numpy as np
 
+from _common import cpu_model as _cpu_model, dense_ball_problem, load_average as _load  # noqa: E402
 import gmp
-from gmp.monomials import basis, count
+from gmp.monomials import count
 
 # Seconds per unit of m**2 * N**2 for one cvxopt solve (~10 interior-point
 # iterations), fitted on n=10,r=2 / n=6,r=3 / n=15,r=2 (0.36e-9 .. 1e-9):
@@ -79,16 +80,6 @@ SMALL_TARGET = 0.010  # seconds, small classical problems
 # ---------------------------------------------------------------------------
 # problems
 # ---------------------------------------------------------------------------
-
-def dense_ball_problem(n: int, r: int, seed: int = SEED) -> gmp.GMP:
-    """min L(f) over probability measures on the unit ball; f dense of degree 2r."""
-    x = gmp.variables("x", n)
-    exps = basis(n, 2 * r)
-    coefs = np.random.default_rng(seed).standard_normal(exps.shape[0])
-    f = gmp.Polynomial([xi.vars[0] for xi in x], exps, coefs)
-    mu = gmp.Measure(x, support=[1 - sum(xi**2 for xi in x) >= 0])
-    return gmp.GMP(gmp.minimize(mu.E(f)))
-
 
 def _polynomial_problem(f, constraints, sense: str = "min", variables=()) -> gmp.GMP:
     """The GMP that ``gmp.solve(f, constraints)`` builds (one probability measure)."""
@@ -274,17 +265,6 @@ def render(headers: list[str], rows: list[list[str]], markdown: bool) -> str:
     return "\n".join([fmt.format(*headers), fmt.format(*("-" * w for w in widths))] + [fmt.format(*r) for r in rows])
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def environment() -> str:
     import scipy
     from importlib.metadata import PackageNotFoundError, version
@@ -302,14 +282,6 @@ def environment() -> str:
         + (f"; threads {threads}" if threads else "")
         + f"; load average at start {_load()}"
     )
-
-
-def _load() -> str:
-    """1-minute load average: other processes on the machine distort wall-clock figures."""
-    try:
-        return f"{os.getloadavg()[0]:.2f}"
-    except (OSError, AttributeError):  # not available on every platform
-        return "n/a"
 
 
 def main(argv: list[str] | None = None) -> int:
