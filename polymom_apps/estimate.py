@@ -403,7 +403,7 @@ def _estimate_once(*, spec, polys, m, K, order, backend, method, lam, weight_hal
     y = np.asarray(sol.x[:n_mom], dtype=float)
     res = _finish(spec, polys, m, K, r, y, sol, rmap, be, (t0, t1, t2), problem, method, random_state)
     if refine and res.success:
-        res = _polish(res, spec, polys, m, support, weight_half)
+        res = _polish(res, spec, polys, m, support, weight_half, y, r, random_state)
     return res
 
 
@@ -443,18 +443,55 @@ def _finish(spec, polys, m, K, r, y, sol, rmap, be, times, problem, method, rand
     return EstimateResult(True, sol.status, msg, pts, w, names, resid, rel, m, r, method, gres, tuple(notes))
 
 
-def _polish(res: EstimateResult, spec, polys, m, support, weight_half) -> EstimateResult:
+def _polish(res: EstimateResult, spec, polys, m, support, weight_half, y=None, r=None,
+            random_state=None) -> EstimateResult:
+    """Polish on the moment equations from the relaxation's atoms and, as further starts,
+    from the atoms of the truncations ``M_s(y)``, ``s < r``; keep the lowest residual.
+
+    The trace relaxation need not be rank K at order r, and a local polish from its
+    atoms can stop at a spurious stationary point (1-d Gaussian mixture, K = 3, nine
+    exact moments: residual 1e-4, parameter error up to 3). The truncated moment
+    matrices are closer to rank K there, and their atoms polish to the truth.
+    """
     from .refine import refine as _refine
 
-    th, w, improved = _refine(spec, polys, m, res.params, res.weights, support, weight_half)
-    if not improved:
+    starts = [(res.params, res.weights, "relaxation atoms")]
+    if y is not None and r is not None:
+        starts += _truncated_starts(spec.n_params, y, r, res.params.shape[0], random_state)
+    best = None
+    for th0, w0, label in starts:
+        th, w, improved, cost = _refine(spec, polys, m, th0, w0, support, weight_half, return_cost=True)
+        if improved and (best is None or cost < best[3]):
+            best = (th, w, label, cost)
+    if best is None:
         return replace(res, relaxation_params=res.params, relaxation_weights=res.weights,
                        notes=res.notes + ("polish did not lower the moment residual; relaxation atoms kept",))
+    th, w, label, _ = best
     resid = spec.moment_matrix_at(th, polys) @ w - m
     rel = float(np.linalg.norm(resid) / max(np.linalg.norm(m), 1e-300))
     msg = res.message + f"; polished on the moment equations: relative residual {rel:.2g}"
+    notes = res.notes if label == "relaxation atoms" else res.notes + (f"polish started from the {label}",)
     return replace(res, params=th, weights=w, residuals=resid, relative_residual=rel, message=msg,
-                   relaxation_params=res.params, relaxation_weights=res.weights)
+                   relaxation_params=res.params, relaxation_weights=res.weights, notes=notes)
+
+
+def _truncated_starts(P: int, y: np.ndarray, r: int, K: int, random_state) -> list:
+    """Atoms of ``M_s(y)`` at rank K for ``s = r - 1, r - 2, ...`` while degree ``s - 1`` has K monomials."""
+    from gmp.extraction import extract_atoms
+    from gmp.rank import FixedRank
+
+    out = []
+    s = r - 1
+    while s >= 1 and count(P, s - 1) >= K:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            a = extract_atoms(y[: count(P, 2 * s)], P, s, rule=FixedRank(K), method="projection",
+                              rng=random_state)
+        if a.success and np.all(np.isfinite(a.points)):
+            out.append((np.asarray(a.points, float), _project_simplex(np.asarray(a.weights, float)),
+                        f"atoms of the truncated moment matrix M_{s}"))
+        s -= 1
+    return out
 
 
 def _riesz_matrix(spec, polys, r: int) -> np.ndarray:

@@ -22,6 +22,9 @@ def _err(res, theta, w):
 CASES = {
     "gaussian_1d_pearson": (lambda: gaussian_1d(6), [[-1.0, 0.5], [1.5, 1.2]], [0.4, 0.6]),
     "gaussian_1d_three": (lambda: gaussian_1d(8), [[-1.0, 0.5], [0.5, 0.3], [2.0, 0.8]], [0.3, 0.3, 0.4]),
+    # nine moments: the order-5 relaxation is far from rank 3 (residual ~1e2); a polish from its
+    # atoms alone stopped at a spurious point (error up to 3) before the truncated-matrix starts
+    "gaussian_1d_three_nine": (lambda: gaussian_1d(9), [[-1.0, 0.5], [0.5, 0.3], [2.0, 0.8]], [0.3, 0.3, 0.4]),
     "gaussian_diag": (lambda: gaussian_nd(2, "diag"), [[0.5, -0.3, 0.6, 0.9], [-0.4, 0.7, 1.1, 0.4]], [0.45, 0.55]),
     "gaussian_spherical": (lambda: gaussian_nd(2, "spherical"), [[0.5, -0.3, 0.6], [-0.4, 0.7, 1.1]], [0.45, 0.55]),
     "linreg_known_noise": (lambda: linear_regression(2, 0.5, x_moments=gaussian_x_moments(2)),
@@ -196,3 +199,30 @@ def test_tied_variance_from_data_in_data_units():
     assert res.tied_value == pytest.approx(0.5, abs=0.02)
     np.testing.assert_allclose(res.params[:, 1], res.tied_value, rtol=1e-6)
     assert max_relative_error(res.params, np.array([[4.0, 0.5], [6.0, 0.5]]))[0] < 0.02
+
+
+def test_polish_jacobian_is_the_derivative_of_its_residual(monkeypatch):
+    # the analytic Jacobian of the polish (moments, weights, equality and active inequality
+    # penalties) against central finite differences of the residual itself
+    from scipy.optimize._numdiff import approx_derivative
+
+    import polymom_apps.refine as R
+
+    spec = gaussian_nd(2, "spherical")
+    polys = spec.polys_for(None)
+    a, b, c = spec.parameters
+    th, w = np.array([[0.3, -0.2, 1.5], [1.1, 0.4, 0.7]]), np.array([0.4, 0.6])
+    m = spec.population_moments(th + 0.05, w)
+    captured, real = [], R.least_squares
+
+    def spy(fun, x0, jac=None, **kw):  # records the problem, then solves it for real
+        captured.append((fun, jac, x0))
+        return real(fun, x0, jac=jac, **kw)
+
+    monkeypatch.setattr(R, "least_squares", spy)
+    R.refine(spec, polys, m, th, w, [a + b == 1, c - 1 >= 0, a**2 - b >= 0], np.diag(np.linspace(1, 2, m.size)))
+    fun, jac, x0 = captured[0]
+    Jn = approx_derivative(fun, x0, method="3-point")
+    assert jac(x0).shape == Jn.shape == (m.size + 1 + 2 + 4, 8)
+    assert np.abs(jac(x0) - Jn).max() <= 1e-8 * np.abs(Jn).max()
+    assert (np.abs(Jn[-4:]) > 0).any()  # an inequality is active at x0, so its rows are exercised

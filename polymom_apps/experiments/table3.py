@@ -184,6 +184,7 @@ def main(argv=None) -> None:
     ap.add_argument("--method", default="robust", choices=["robust", "exact"])
     ap.add_argument("--rows", default="spherical,diagonal,constrained,3-view,lin. reg.")
     ap.add_argument("--max-T", type=float, default=1e6, help="skip cells with more samples (quick runs)")
+    ap.add_argument("--min-T", type=float, default=0, help="skip cells with fewer samples")
     ap.add_argument("--poly-only", action="store_true", help="skip the EM columns")
     args = ap.parse_args(argv)
     rows = [r.strip() for r in args.rows.split(",")]
@@ -194,7 +195,7 @@ def main(argv=None) -> None:
     for row in rows:
         Ts = (1e3, 1e4, 1e5) if row in ("spherical", "diagonal", "constrained") else (1e4, 1e5, 1e6)
         for T in Ts:
-            if T > args.max_T:
+            if not args.min_T <= T <= args.max_T:
                 continue
             if row in ("spherical", "diagonal", "constrained"):
                 out = run_gaussian(row, int(T), args.models, args.seed, args.method, not args.poly_only)

@@ -45,7 +45,8 @@ def gaussian_1d(n_moments: int = 6) -> MixtureSpec:
     ----------
     n_moments : int
         Number of moments (6 for Pearson's two-component mixture; ``3K - 1`` (the
-        number of unknowns) or more for K components: K = 3 is recovered with 8).
+        number of unknowns) or more for K components: K = 3 is recovered
+        from 8, 9 or 10 exact moments; K = 4 is too ill-conditioned, see docs/polymom.md).
 
     The variance is constrained ``c >= 0`` (``spec.support``): without it the trace
     relaxation puts atoms at negative variances (measured, K = 3).
