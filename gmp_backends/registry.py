@@ -78,6 +78,17 @@ def _discover() -> None:
     _scan_entry_points()
 
 
+def _is_entry_point(obj: Any) -> bool:
+    """An entry point of the stdlib or of the ``importlib_metadata`` backport.
+
+    Once a library imports the backport (dask does), it adds a finder to
+    ``sys.meta_path``, and ``importlib.metadata.entry_points()`` may return the
+    backport's ``EntryPoint`` objects, which are not instances of the stdlib class.
+    """
+    return isinstance(obj, importlib.metadata.EntryPoint) or (
+        callable(getattr(obj, "load", None)) and all(hasattr(obj, a) for a in ("name", "value", "group")))
+
+
 def _scan_entry_points() -> None:
     try:
         entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
@@ -99,8 +110,7 @@ def refresh() -> None:
     """
     _discover()
     importlib.invalidate_caches()
-    stale = [key for key, target in _registry.items()
-             if isinstance(target, importlib.metadata.EntryPoint)]
+    stale = [key for key, target in _registry.items() if _is_entry_point(target)]
     for key in stale:
         del _registry[key]
         _instances.pop(key, None)
@@ -159,7 +169,7 @@ def _load(key: str) -> Backend:
         if isinstance(target, str):
             module, _, attr = target.partition(":")
             target = getattr(importlib.import_module(module), attr)
-        elif isinstance(target, importlib.metadata.EntryPoint):
+        elif _is_entry_point(target):
             target = target.load()
     except Exception as exc:
         raise BackendNotAvailableError(

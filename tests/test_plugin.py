@@ -86,3 +86,18 @@ def test_toy_passes_the_conformance_suite(toy_installed):
                              expected_failures=KNOWN_FAILURES["cvxopt"])
     assert report.ok, f"\n{report}"
     assert report.backend == "toy"
+
+
+def test_plugin_found_after_the_importlib_metadata_backport_is_imported(toy_installed):
+    # dask imports the importlib_metadata backport, whose finder makes the stdlib's
+    # entry_points() return backport EntryPoint objects (not stdlib instances); the
+    # registry once rejected those as "not a gmp_backends.Backend subclass or instance"
+    backport = pytest.importorskip("importlib_metadata")
+    (toy,) = [ep for ep in backport.entry_points(group=registry.ENTRY_POINT_GROUP) if ep.name == "toy"]
+    assert not isinstance(toy, importlib.metadata.EntryPoint)
+    assert registry._is_entry_point(toy)
+    registry.refresh()
+    found = registry._registry["toy"]
+    assert registry._is_entry_point(found) and found.value == "gmp_toy_backend:ToyBackend"
+    assert type(get_backend("toy")).__name__ == "ToyBackend"
+    assert dict(available_backends())["toy"].usable
