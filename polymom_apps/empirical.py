@@ -5,6 +5,11 @@ for large T. The covariance is the generalized-method-of-moments weighting's
 ingredient [Han82]: the sampling covariance of the empirical moments is
 ``Cov(phi(x)) / T``.
 
+The data may also be a dask array (``pip install "gmp-moments[mixtures]"``): then the
+data are never loaded whole. Each pass (the finite check, the standardization's
+statistics, the moments, their covariance) is one parallel reduction over the
+dask array's row chunks, each chunk a numpy array given to the observation functions.
+
 >>> X = np.array([[1.0], [2.0], [3.0]])
 >>> empirical_moments(lambda X: np.column_stack([X[:, 0], X[:, 0] ** 2]), X)
 array([2.        , 4.66666667])
@@ -22,16 +27,73 @@ import numpy as np
 
 from gmp import ModelError
 
-__all__ = ["check_data", "empirical_moments", "moment_covariance", "monomial_features"]
+__all__ = ["check_data", "empirical_moments", "is_dask_array", "moment_covariance", "monomial_features"]
 
 DEFAULT_CHUNK = 65536
+
+
+def is_dask_array(X: Any) -> bool:
+    """True for a ``dask.array.Array`` (checked without importing dask)."""
+    return type(X).__module__.startswith("dask.array") and hasattr(X, "to_delayed")
+
+
+def _reduce_blocks(fn: Callable[[np.ndarray], Any], X: Any) -> list:
+    """``[fn(block) for block in row chunks of X]``: numpy arrays for numpy data (chunks of
+    ``DEFAULT_CHUNK`` rows), one parallel dask computation for a dask array."""
+    if not is_dask_array(X):
+        return [fn(X[start:start + DEFAULT_CHUNK]) for start in range(0, X.shape[0], DEFAULT_CHUNK)]
+    import dask
+
+    blocks = X.rechunk({1: -1}).to_delayed().ravel()
+    return list(dask.compute(*[dask.delayed(fn)(b) for b in blocks]))
+
+
+def _check_dask(X: Any, data_dim: int | None, what: str, min_samples: int) -> Any:
+    import dask
+    import dask.array as da
+
+    if X.ndim == 1 and data_dim in (None, 1):
+        X = X[:, None]
+    if X.ndim != 2:
+        want = f"(n_samples, {data_dim})" if data_dim else "(n_samples, n_features)"
+        raise ModelError(f"{what} must be a 2-d array of shape {want}, got a dask array of shape {X.shape}")
+    if data_dim is not None and X.shape[1] != data_dim:
+        raise ModelError(
+            f"{what} must have {data_dim} columns, got shape {X.shape}; check which model "
+            "(and dimension) you built the spec for"
+        )
+    if not np.issubdtype(X.dtype, np.number):
+        raise ModelError(f"{what} must be a numeric array of shape (n_samples, n_features), got dtype {X.dtype}")
+    if any(np.isnan(c) for c in X.chunks[0]):
+        X = X.compute_chunk_sizes()
+    X = X.astype(float).rechunk({1: -1})
+    bad_rows = ~da.isfinite(X).all(axis=1)
+    n_bad, first = dask.compute(bad_rows.sum(), da.argmax(bad_rows, axis=0))
+    if n_bad:
+        row = int(first)
+        vals = np.asarray(X[row].compute())
+        col = int(np.flatnonzero(~np.isfinite(vals))[0])
+        raise ModelError(
+            f"{what} has a non-finite value ({float(vals[col])!r}) in row {row}, column {col} "
+            f"({int(n_bad)} row(s) in all); remove or impute those rows before estimating"
+        )
+    if X.shape[0] < min_samples:
+        raise ModelError(
+            f"{what} has {X.shape[0]} samples, but at least {min_samples} are needed; "
+            "collect more data or use fewer moments"
+        )
+    return X
 
 
 def check_data(X: Any, data_dim: int | None = None, *, what: str = "data", min_samples: int = 1) -> np.ndarray:
     """Validate data: a finite float array of shape (T, data_dim) with ``T >= min_samples``.
 
     A 1-d array is read as T samples of a 1-d observation when ``data_dim`` is 1 (or None).
+    A dask array is checked chunk by chunk and returned as a dask array (float, one
+    chunk across the columns).
     """
+    if is_dask_array(X):
+        return _check_dask(X, data_dim, what, min_samples)
     if X is None:
         raise ModelError(f"{what}: got None; pass an array of shape (n_samples, n_features)")
     try:
@@ -104,11 +166,14 @@ def empirical_moments(
     ndarray of shape (N,)
     """
     T = X.shape[0]
-    total = None
-    for start in range(0, T, chunk_size):
-        phi = _phi_chunk(observations, X[start:start + chunk_size], n_moments)
-        s = phi.sum(axis=0)
-        total = s if total is None else total + s
+    if is_dask_array(X):
+        total = sum(_reduce_blocks(lambda B: _phi_chunk(observations, B, n_moments).sum(axis=0), X))
+    else:
+        total = None
+        for start in range(0, T, chunk_size):
+            phi = _phi_chunk(observations, X[start:start + chunk_size], n_moments)
+            s = phi.sum(axis=0)
+            total = s if total is None else total + s
     out = total / T
     if not np.all(np.isfinite(out)):
         bad = int(np.flatnonzero(~np.isfinite(out))[0])
@@ -129,10 +194,16 @@ def moment_covariance(
     """Sample covariance ``(1/T) sum_t (phi(x_t) - m)(phi(x_t) - m)^T`` of shape (N, N)."""
     m = empirical_moments(observations, X, chunk_size=chunk_size) if mean is None else mean
     T = X.shape[0]
+
+    def part(B: np.ndarray) -> np.ndarray:
+        d = _phi_chunk(observations, B, m.size) - m
+        return d.T @ d
+
+    if is_dask_array(X):
+        return sum(_reduce_blocks(part, X)) / T
     acc = np.zeros((m.size, m.size))
     for start in range(0, T, chunk_size):
-        d = _phi_chunk(observations, X[start:start + chunk_size], m.size) - m
-        acc += d.T @ d
+        acc += part(X[start:start + chunk_size])
     return acc / T
 
 

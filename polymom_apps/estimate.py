@@ -142,7 +142,10 @@ def estimate(
     Parameters
     ----------
     spec : MixtureSpec
-    X : array_like of shape (T, data_dim)
+    X : array_like or dask array of shape (T, data_dim)
+        A dask array is never loaded whole: validation, standardization, moments and
+        their covariance are parallel reductions over its row chunks (the observation
+        functions see one numpy chunk at a time).
     n_components : int
         K.
     constraints : sequence of gmp constraints on the parameters, or :class:`Tied`

@@ -17,6 +17,7 @@ import numpy as np
 
 from gmp import ModelError
 
+from .empirical import is_dask_array
 from .estimate import DEFAULT_METHOD, estimate
 from .models import gaussian_1d, gaussian_nd, linear_regression
 
@@ -88,7 +89,9 @@ class PolymomGaussianMixture(_Base):
         return gaussian_nd(n_features, self.covariance_type)
 
     def fit(self, X, y=None):
-        X = np.asarray(X, dtype=float) if not isinstance(X, np.ndarray) else X
+        """Estimate from ``X`` of shape (n_samples, n_features): a numpy or a dask array."""
+        if not (isinstance(X, np.ndarray) or is_dask_array(X)):
+            X = np.asarray(X, dtype=float)
         if X.ndim != 2:
             raise ModelError(f"X must be a 2-d array of shape (n_samples, n_features), got shape {np.shape(X)}")
         D = X.shape[1]

@@ -20,7 +20,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Affine"]
+__all__ = ["Affine", "eager"]
+
+
+def eager(*arrays):
+    """numpy values of ``arrays``, computing lazy (dask) ones together in one pass."""
+    if any(hasattr(a, "compute") and hasattr(a, "dask") for a in arrays):
+        import dask
+
+        arrays = dask.compute(*arrays)
+    return tuple(np.asarray(a, dtype=float) for a in arrays)
 
 
 @dataclass(frozen=True)
@@ -38,12 +47,16 @@ class Affine:
 
     @classmethod
     def fit(cls, X: np.ndarray, *, center: bool = True, common_scale: bool = False) -> "Affine":
-        """Mean and standard deviation per column (one scale for all with ``common_scale``)."""
+        """Mean and standard deviation per column (one scale for all with ``common_scale``).
+
+        For a dask array both statistics come from one parallel pass.
+        """
         shift = X.mean(axis=0) if center else np.zeros(X.shape[1])
         if center:
             scale = X.std(axis=0)
         else:
             scale = np.sqrt(np.mean(X**2, axis=0))
+        shift, scale = eager(shift, scale)
         scale = np.where(scale > 0, scale, 1.0)
         if common_scale:
             scale = np.full_like(scale, float(np.sqrt(np.mean(scale**2))))

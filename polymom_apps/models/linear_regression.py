@@ -29,6 +29,7 @@ import numpy as np
 from gmp import ModelError, basis, variables
 
 from ..spec import MixtureSpec, Standardized
+from ..standardize import eager
 
 __all__ = ["linear_regression", "gaussian_x_moments"]
 
@@ -124,15 +125,15 @@ def _build(D, sigma, x_degree, y_degree, x_moments, with_std):
                     "E[x^alpha]: pass data, or build the model with x_moments=... for population moments"
                 )
             return polys_from(x_moments)
-        xs = X[:, :D]
-        cache: dict[tuple, float] = {}
+        # every E[x^gamma] the polynomials can ask for, in one pass over the data
+        from gmp.extraction import monomial_values
 
-        def emp(g: tuple) -> float:
-            if g not in cache:
-                cache[g] = float(np.mean(np.prod(xs ** np.asarray(g), axis=1)))
-            return cache[g]
+        from ..empirical import empirical_moments
 
-        return polys_from(emp)
+        gammas = basis(D, x_degree + y_degree)
+        ex = empirical_moments(lambda B: monomial_values(B[:, :D], gammas), X)
+        table = {tuple(int(t) for t in g): float(v) for g, v in zip(gammas, ex)}
+        return polys_from(table.__getitem__)
 
     kw = dict(name=f"mixture of {D}-d linear regressions" + (" (noise variance a parameter)" if sigma is None else ""),
               data_dim=D + 1, param_names=names, support=(c >= 0,) if sigma is None else ())
@@ -141,10 +142,10 @@ def _build(D, sigma, x_degree, y_degree, x_moments, with_std):
         return base
 
     def standardize(X: np.ndarray) -> Standardized:
-        sx = np.sqrt(np.mean(X[:, :D] ** 2, axis=0))
-        sx = np.where(sx > 0, sx, 1.0)
-        sy = float(np.sqrt(np.mean(X[:, D] ** 2))) or 1.0
-        Z = np.column_stack([X[:, :D] / sx, X[:, D] / sy])
+        (rms,) = eager(np.sqrt(np.mean(X ** 2, axis=0)))  # one pass, also for dask data
+        sx = np.where(rms[:D] > 0, rms[:D], 1.0)
+        sy = float(rms[D]) or 1.0
+        Z = X / np.concatenate([sx, [sy]])
         spec = base if sigma is None else _build(D, float(sigma) / sy, x_degree, y_degree, None, False)
 
         def back(p: np.ndarray) -> np.ndarray:
