@@ -48,20 +48,39 @@ def _reduce_blocks(fn: Callable[[np.ndarray], Any], X: Any) -> list:
     return list(dask.compute(*[dask.delayed(fn)(b) for b in blocks]))
 
 
-def _check_dask(X: Any, data_dim: int | None, what: str, min_samples: int) -> Any:
-    import dask
-    import dask.array as da
-
+def _check_shape(X: Any, data_dim: int | None, what: str, kind: str) -> Any:
+    """``X`` as 2-d (a 1-d array is one column when ``data_dim`` is 1 or None)."""
     if X.ndim == 1 and data_dim in (None, 1):
         X = X[:, None]
     if X.ndim != 2:
         want = f"(n_samples, {data_dim})" if data_dim else "(n_samples, n_features)"
-        raise ModelError(f"{what} must be a 2-d array of shape {want}, got a dask array of shape {X.shape}")
+        raise ModelError(f"{what} must be a 2-d array of shape {want}, got {kind} of shape {X.shape}")
     if data_dim is not None and X.shape[1] != data_dim:
         raise ModelError(
             f"{what} must have {data_dim} columns, got shape {X.shape}; check which model "
             "(and dimension) you built the spec for"
         )
+    return X
+
+
+def _check_rows(what: str, n_bad: int, row: int, col: int, value: float, T: int, min_samples: int) -> None:
+    if n_bad:
+        raise ModelError(
+            f"{what} has a non-finite value ({value!r}) in row {row}, column {col} "
+            f"({n_bad} row(s) in all); remove or impute those rows before estimating"
+        )
+    if T < min_samples:
+        raise ModelError(
+            f"{what} has {T} samples, but at least {min_samples} are needed; "
+            "collect more data or use fewer moments"
+        )
+
+
+def _check_dask(X: Any, data_dim: int | None, what: str, min_samples: int) -> Any:
+    import dask
+    import dask.array as da
+
+    X = _check_shape(X, data_dim, what, "a dask array")
     if not np.issubdtype(X.dtype, np.number):
         raise ModelError(f"{what} must be a numeric array of shape (n_samples, n_features), got dtype {X.dtype}")
     if any(np.isnan(c) for c in X.chunks[0]):
@@ -69,19 +88,13 @@ def _check_dask(X: Any, data_dim: int | None, what: str, min_samples: int) -> An
     X = X.astype(float).rechunk({1: -1})
     bad_rows = ~da.isfinite(X).all(axis=1)
     n_bad, first = dask.compute(bad_rows.sum(), da.argmax(bad_rows, axis=0))
+    row, col, value = 0, 0, 0.0
     if n_bad:
         row = int(first)
         vals = np.asarray(X[row].compute())
         col = int(np.flatnonzero(~np.isfinite(vals))[0])
-        raise ModelError(
-            f"{what} has a non-finite value ({float(vals[col])!r}) in row {row}, column {col} "
-            f"({int(n_bad)} row(s) in all); remove or impute those rows before estimating"
-        )
-    if X.shape[0] < min_samples:
-        raise ModelError(
-            f"{what} has {X.shape[0]} samples, but at least {min_samples} are needed; "
-            "collect more data or use fewer moments"
-        )
+        value = float(vals[col])
+    _check_rows(what, int(n_bad), row, col, value, X.shape[0], min_samples)
     return X
 
 
@@ -100,29 +113,13 @@ def check_data(X: Any, data_dim: int | None = None, *, what: str = "data", min_s
         arr = np.asarray(X, dtype=float)
     except (TypeError, ValueError) as exc:
         raise ModelError(f"{what} must be a numeric array of shape (n_samples, n_features): {exc}") from None
-    if arr.ndim == 1 and (data_dim in (None, 1)):
-        arr = arr[:, None]
-    if arr.ndim != 2:
-        want = f"(n_samples, {data_dim})" if data_dim else "(n_samples, n_features)"
-        raise ModelError(f"{what} must be a 2-d array of shape {want}, got an array of shape {arr.shape}")
-    if data_dim is not None and arr.shape[1] != data_dim:
-        raise ModelError(
-            f"{what} must have {data_dim} columns, got shape {arr.shape}; check which model "
-            "(and dimension) you built the spec for"
-        )
+    arr = _check_shape(arr, data_dim, what, "an array")
     bad = ~np.isfinite(arr)
+    row = col = 0
     if bad.any():
-        row, col = np.argwhere(bad)[0]
-        n_bad = int(bad.any(axis=1).sum())
-        raise ModelError(
-            f"{what} has a non-finite value ({float(arr[row, col])!r}) in row {row}, column {col} "
-            f"({n_bad} row(s) in all); remove or impute those rows before estimating"
-        )
-    if arr.shape[0] < min_samples:
-        raise ModelError(
-            f"{what} has {arr.shape[0]} samples, but at least {min_samples} are needed; "
-            "collect more data or use fewer moments"
-        )
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+    _check_rows(what, int(bad.any(axis=1).sum()), row, col, float(arr[row, col]) if bad.any() else 0.0,
+                arr.shape[0], min_samples)
     return arr
 
 
