@@ -89,6 +89,11 @@ class MixtureSpec:
         Constraints every component satisfies by the model's definition (variances and
         rates ``>= 0``); :func:`polymom_apps.estimate` always adds them (localizing
         matrices). Written in the parameters, valid on the standardized scale too.
+    default_method : {"robust", "exact"}
+        What :func:`polymom_apps.estimate` does with ``method=None`` (its default) on
+        sample moments. ``"exact"`` suits models whose moment polynomials are distinct
+        monomials (multiview): the equalities only fix moments and stay consistent on
+        sample moments; ``estimate`` falls back to ``"robust"`` if they are infeasible.
     """
 
     parameters: tuple
@@ -99,6 +104,7 @@ class MixtureSpec:
     standardize: Callable[[np.ndarray], Standardized] | None = field(default=None, repr=False)
     param_names: tuple[str, ...] = ()
     support: tuple = ()
+    default_method: str = "robust"
 
     def __post_init__(self) -> None:
         params = self.parameters
@@ -116,6 +122,8 @@ class MixtureSpec:
         if len({id(p.vars[0]) for p in params}) != len(params):
             raise ModelError("a parameter is listed twice in parameters; list each variable once")
         object.__setattr__(self, "parameters", params)
+        if self.default_method not in ("robust", "exact"):
+            raise ModelError(f"default_method must be 'robust' or 'exact', got {self.default_method!r}")
         if not callable(self.observations):
             raise ModelError(
                 f"observations must be a callable X -> Phi of shape (T, N), got {type(self.observations).__name__}"

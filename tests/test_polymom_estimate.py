@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import polymom_apps as pa
+from gmp import Status
 from polymom_apps import constraints as C
 from polymom_apps.experiments.synthetic import max_relative_error, sample_gaussians, sample_linear_regressions
 from polymom_apps.models import gaussian_1d, gaussian_nd, gaussian_x_moments, linear_regression, multiview, poisson
@@ -226,3 +227,25 @@ def test_polish_jacobian_is_the_derivative_of_its_residual(monkeypatch):
     assert jac(x0).shape == Jn.shape == (m.size + 1 + 2 + 4, 8)
     assert np.abs(jac(x0) - Jn).max() <= 1e-8 * np.abs(Jn).max()
     assert (np.abs(Jn[-4:]) > 0).any()  # an inequality is active at x0, so its rows are exercised
+
+
+def test_model_default_method_and_fallback_to_robust():
+    from dataclasses import replace
+
+    from polymom_apps.experiments.synthetic import sample_linear_regressions, sample_multiview
+
+    rng = np.random.default_rng(5)
+    means = rng.standard_normal((3, 9))
+    X = sample_multiview(means, np.array([0.3, 0.3, 0.4]), 20_000, rng)
+    res = pa.estimate(multiview(3), X, 3)
+    assert multiview(3).default_method == "exact" and res.method == "exact" and res.success
+    # linear regressions: exact equalities pin y and are infeasible on sample moments
+    W = np.array([[1.0, -0.5], [-0.3, 0.8]])
+    Y = sample_linear_regressions(W, np.array([0.25, 0.25]), np.array([0.4, 0.6]), 20_000, rng)
+    spec = replace(linear_regression(2, 0.5), default_method="exact")
+    named = pa.estimate(spec, Y, 2, method="exact")  # a method the caller names is kept
+    assert named.status is Status.INFEASIBLE and not named.success
+    res = pa.estimate(spec, Y, 2)
+    assert res.method == "robust" and res.success
+    assert any("default method 'exact' was infeasible" in n for n in res.notes)
+    np.testing.assert_allclose(res.params[np.argsort(res.params[:, 0])], W[np.argsort(W[:, 0])], atol=0.1)

@@ -181,7 +181,8 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", type=int, default=10, help="random models per cell (paper: 10)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--method", default="robust", choices=["robust", "exact"])
+    ap.add_argument("--method", default=None, choices=["robust", "exact"],
+                    help="Poly's method (default: each model's default_method: robust, exact for 3-view)")
     ap.add_argument("--rows", default="spherical,diagonal,constrained,3-view,lin. reg.")
     ap.add_argument("--max-T", type=float, default=1e6, help="skip cells with more samples (quick runs)")
     ap.add_argument("--min-T", type=float, default=0, help="skip cells with fewer samples")
@@ -189,7 +190,7 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     rows = [r.strip() for r in args.rows.split(",")]
     cols = ("EM-default", "EM-conv", "Poly", "Poly+EM")
-    print(f"Table 3 of [WCL15], {args.models} models per cell, Poly method={args.method}; "
+    print(f"Table 3 of [WCL15], {args.models} models per cell, Poly method={args.method or 'model default'}; "
           "cells: mean/median error and mean seconds per fit; paper: (EM, TF, Poly)")
     print(f"{'row':12s} {'T':>7s}  " + "  ".join(f"{c:>18s}" for c in cols) + "   paper (EM, TF, Poly)")
     for row in rows:

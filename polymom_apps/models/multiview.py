@@ -50,7 +50,10 @@ def multiview(D: int, *, lower_order: bool = True) -> MixtureSpec:
     def observations(X: np.ndarray) -> np.ndarray:
         return np.column_stack([np.prod(X[:, c], axis=1) for c in col_arr])
 
-    kw = dict(name=f"3-view mixture (D={D})", data_dim=3 * D, param_names=names)
+    # exact moment equalities by default: each f_n is a distinct monomial, so they only fix
+    # moments and stay feasible on sample moments; 2.5x faster than the robust form at the
+    # same error (docs/polymom.md)
+    kw = dict(name=f"3-view mixture (D={D})", data_dim=3 * D, param_names=names, default_method="exact")
     base = MixtureSpec(params, observations, polys, **kw)
 
     def standardize(X: np.ndarray) -> Standardized:
