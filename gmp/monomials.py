@@ -139,6 +139,22 @@ def index(exps: np.ndarray) -> np.ndarray:
     return out
 
 
+#: Largest basis for which :func:`sum_index_table` keeps a sorted-key lookup table.
+RADIX_MAX_MONOMIALS = 2_000_000
+
+
+@lru_cache(maxsize=16)
+def _radix_lookup(n: int, D: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Radix weights ``(D+1)**(n-1-i)``, the sorted keys of ``basis(n, D)`` and their graded indices."""
+    w = (D + 1) ** np.arange(n - 1, -1, -1, dtype=np.int64)
+    keys = basis(n, D) @ w
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    for a in (w, sorted_keys, order):
+        a.setflags(write=False)
+    return w, sorted_keys, order
+
+
 def sum_index_table(
     rows: np.ndarray, cols: np.ndarray, shift: np.ndarray | None = None
 ) -> np.ndarray:
@@ -155,8 +171,11 @@ def sum_index_table(
     -------
     ndarray of int64, shape (T, R, C) (T = 1 when no shift is given)
 
-    The rank is accumulated variable by variable on (T, R, C) integer arrays,
-    so memory stays at a few such arrays whatever n is.
+    Exponents are encoded as mixed-radix keys ``a @ (D+1)**(n-1-i)`` (``D`` the
+    largest total degree in the table), which add without carries; one
+    ``searchsorted`` in the sorted keys of ``basis(n, D)`` gives the indices. When
+    the keys would overflow int64 or the basis is huge, the rank is accumulated
+    variable by variable with the closed form of :func:`index` instead.
     """
     rows = np.asarray(rows, dtype=np.int64)
     cols = np.asarray(cols, dtype=np.int64)
@@ -166,6 +185,13 @@ def sum_index_table(
     shift = np.asarray(shift, dtype=np.int64)
     if n == 0:
         return np.zeros((shift.shape[0], rows.shape[0], cols.shape[0]), dtype=np.int64)
+    D = int(shift.sum(1).max(initial=0) + rows.sum(1).max(initial=0) + cols.sum(1).max(initial=0))
+    if (D + 1) ** n < 2**62 and count(n, D) <= RADIX_MAX_MONOMIALS:
+        # mixed-radix keys are additive (no carries: every exponent is <= D), so the
+        # table is one broadcast sum and one binary search in the sorted keys of basis(n, D)
+        w, keys, order = _radix_lookup(n, D)
+        k = (shift @ w)[:, None, None] + (rows @ w)[None, :, None] + (cols @ w)[None, None, :]
+        return order[np.searchsorted(keys, k)]
     deg = (
         shift.sum(1)[:, None, None]
         + rows.sum(1)[None, :, None]

@@ -2,6 +2,7 @@ import itertools
 from math import comb
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from gmp.monomials import basis, count, index, sum_index_table
@@ -33,10 +34,19 @@ def test_index_inverts_basis(n, d, seed):
     assert (index(B[pick]) == pick).all()
 
 
-def test_sum_index_table_is_index_of_sums():
-    n, r = 3, 2
+@pytest.mark.parametrize("radix", [True, False], ids=["radix-keys", "closed-form"])
+@pytest.mark.parametrize("n,r", [(1, 3), (3, 2), (4, 3), (7, 1)])
+def test_sum_index_table_is_index_of_sums(n, r, radix, monkeypatch):
+    import gmp.monomials as gm
+
+    if not radix:  # the fallback for keys that would overflow or huge bases
+        monkeypatch.setattr(gm, "RADIX_MAX_MONOMIALS", 0)
     B = basis(n, r)
-    shift = np.array([[0, 0, 0], [1, 0, 2], [0, 1, 0]])
-    tab = sum_index_table(B, B, shift)
-    ref = index(B[None, :, None, :] + B[None, None, :, :] + shift[:, None, None, :])
+    shift = np.random.default_rng(n).integers(0, 3, size=(4, n))
+    tab = sum_index_table(B, B[: len(B) // 2 + 1], shift)
+    # the truth: positions in the explicit graded basis (closed-form index checked above)
+    full = basis(n, int((B.sum(1).max() * 2 + shift.sum(1).max())))
+    pos = {tuple(e): k for k, e in enumerate(full.tolist())}
+    sums = shift[:, None, None, :] + B[None, :, None, :] + B[None, None, : len(B) // 2 + 1, :]
+    ref = np.array([pos[tuple(e)] for e in sums.reshape(-1, n).tolist()]).reshape(tab.shape)
     assert (tab == ref).all()
