@@ -183,14 +183,21 @@ class PolymomLinearRegressionMixture(_Base):
         self.random_state = random_state
 
     def fit(self, X, y):
-        X = np.asarray(X, dtype=float)
-        y = np.asarray(y, dtype=float).ravel()
+        """Estimate from ``X`` (n_samples, n_features) and ``y`` (n_samples,): numpy or dask arrays."""
+        lazy = is_dask_array(X) or is_dask_array(y)
+        if lazy:  # keep the data out of memory: stack lazily, estimate() reduces chunk by chunk
+            import dask.array as da
+
+            X, y = da.asarray(X).astype(float), da.asarray(y).astype(float).ravel()
+        else:
+            X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float).ravel()
         if X.ndim != 2 or X.shape[0] != y.shape[0]:
             raise ModelError(
                 f"X must have shape (n_samples, n_features) and y shape (n_samples,), got {X.shape} and {y.shape}")
         D = X.shape[1]
         spec = linear_regression(D, self.noise_std)
-        res = estimate(spec, np.column_stack([X, y]), self.n_components, backend=self.backend,
+        Z = da.concatenate([X, y[:, None]], axis=1) if lazy else np.column_stack([X, y])
+        res = estimate(spec, Z, self.n_components, backend=self.backend,
                        method=self.method, random_state=self.random_state)
         self.result_, self.n_features_in_, self.converged_ = res, D, bool(res.success)
         K = int(self.n_components)

@@ -85,3 +85,17 @@ def test_sklearn_style_estimator_accepts_dask(gauss_data):
     a = PolymomGaussianMixture(2, covariance_type="spherical", random_state=0).fit(gauss_data)
     b = PolymomGaussianMixture(2, covariance_type="spherical", random_state=0).fit(Xd)
     np.testing.assert_allclose(b.means_, a.means_, atol=1e-7)
+
+
+def test_linear_regression_estimator_accepts_dask():
+    from polymom_apps.estimators import PolymomLinearRegressionMixture
+
+    rng = np.random.default_rng(11)
+    W = np.array([[1.0, -0.5], [-0.3, 0.8]])
+    Y = sample_linear_regressions(W, np.array([0.25, 0.25]), np.array([0.4, 0.6]), 20_000, rng)
+    X, y = Y[:, :2], Y[:, 2]
+    a = PolymomLinearRegressionMixture(2, noise_std=0.5, random_state=0).fit(X, y)
+    b = PolymomLinearRegressionMixture(2, noise_std=0.5, random_state=0).fit(
+        da.from_array(X, chunks=(5000, 2)), da.from_array(y, chunks=5000))
+    np.testing.assert_allclose(b.coef_, a.coef_, atol=1e-7)
+    np.testing.assert_allclose(b.weights_, a.weights_, atol=1e-7)
