@@ -41,3 +41,13 @@ def load_average() -> str:
         return f"{os.getloadavg()[0]:.2f}"
     except (OSError, AttributeError):  # not available on every platform
         return "n/a"
+
+
+def package_version(name: str, missing: str = "not installed") -> str:
+    """The installed version of ``name`` without importing it, or ``missing``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return missing

@@ -81,7 +81,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 import numpy as np
 
-from _common import cpu_model as _cpu_model, dense_ball_problem as pop_problem, load_average as _load  # noqa: E402
+from _common import cpu_model as _cpu_model, dense_ball_problem as pop_problem, load_average as _load, package_version  # noqa: E402
 import gmp
 from gmp.monomials import basis, count
 
@@ -400,13 +400,8 @@ def _mem_total() -> int | None:
 
 
 def environment() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     def v(name: str) -> str:
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return "-"
+        return package_version(name, "-")
 
     mem = _mem_total()
     threads = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",

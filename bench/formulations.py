@@ -49,7 +49,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 import numpy as np
 
-from _common import dense_ball_problem  # noqa: E402
+from _common import dense_ball_problem, package_version  # noqa: E402
 import gmp
 from gmp_backends import SolverOptions, get_backend
 
@@ -58,13 +58,7 @@ REPEATS = 3
 
 
 def environment() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    def v(name: str) -> str:
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return "not installed"
+    v = package_version
 
     cpu = platform.processor() or platform.machine()
     try:

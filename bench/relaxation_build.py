@@ -62,7 +62,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 
 import numpy as np
 
-from _common import cpu_model as _cpu_model, dense_ball_problem, load_average as _load  # noqa: E402
+from _common import cpu_model as _cpu_model, dense_ball_problem, load_average as _load, package_version  # noqa: E402
 import gmp
 from gmp.monomials import count
 
@@ -267,12 +267,8 @@ def render(headers: list[str], rows: list[list[str]], markdown: bool) -> str:
 
 def environment() -> str:
     import scipy
-    from importlib.metadata import PackageNotFoundError, version
 
-    try:  # the version without importing the solver
-        cv = version("cvxopt")
-    except PackageNotFoundError:  # pragma: no cover
-        cv = "not installed"
+    cv = package_version("cvxopt")  # without importing the solver
     threads = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ}
     return (
         f"date: {_dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}; "

@@ -37,15 +37,15 @@ def is_dask_array(X: Any) -> bool:
     return type(X).__module__.startswith("dask.array") and hasattr(X, "to_delayed")
 
 
-def _reduce_blocks(fn: Callable[[np.ndarray], Any], X: Any) -> list:
-    """``[fn(block) for block in row chunks of X]``: numpy arrays for numpy data (chunks of
-    ``DEFAULT_CHUNK`` rows), one parallel dask computation for a dask array."""
+def _reduce_blocks(fn: Callable[[np.ndarray], Any], X: Any, chunk_size: int = DEFAULT_CHUNK) -> Any:
+    """``sum(fn(block))`` over row chunks of X: numpy slices of ``chunk_size`` rows, or the
+    dask array's own row chunks in one parallel computation."""
     if not is_dask_array(X):
-        return [fn(X[start:start + DEFAULT_CHUNK]) for start in range(0, X.shape[0], DEFAULT_CHUNK)]
+        return sum(fn(X[start:start + chunk_size]) for start in range(0, X.shape[0], chunk_size))
     import dask
 
     blocks = X.rechunk({1: -1}).to_delayed().ravel()
-    return list(dask.compute(*[dask.delayed(fn)(b) for b in blocks]))
+    return sum(dask.compute(*[dask.delayed(fn)(b) for b in blocks]))
 
 
 def _check_shape(X: Any, data_dim: int | None, what: str, kind: str) -> Any:
@@ -163,14 +163,7 @@ def empirical_moments(
     ndarray of shape (N,)
     """
     T = X.shape[0]
-    if is_dask_array(X):
-        total = sum(_reduce_blocks(lambda B: _phi_chunk(observations, B, n_moments).sum(axis=0), X))
-    else:
-        total = None
-        for start in range(0, T, chunk_size):
-            phi = _phi_chunk(observations, X[start:start + chunk_size], n_moments)
-            s = phi.sum(axis=0)
-            total = s if total is None else total + s
+    total = _reduce_blocks(lambda B: _phi_chunk(observations, B, n_moments).sum(axis=0), X, chunk_size)
     out = total / T
     if not np.all(np.isfinite(out)):
         bad = int(np.flatnonzero(~np.isfinite(out))[0])
@@ -196,12 +189,7 @@ def moment_covariance(
         d = _phi_chunk(observations, B, m.size) - m
         return d.T @ d
 
-    if is_dask_array(X):
-        return sum(_reduce_blocks(part, X)) / T
-    acc = np.zeros((m.size, m.size))
-    for start in range(0, T, chunk_size):
-        acc += part(X[start:start + chunk_size])
-    return acc / T
+    return _reduce_blocks(part, X, chunk_size) / T
 
 
 def monomial_features(exps: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
