@@ -16,6 +16,16 @@ program is reported INFEASIBLE without calling cvxopt. A program without any
 inequality or PSD constraint is solved as a linear system (cvxopt needs a cone).
 Both steps live in :mod:`gmp_backends.presolve`, shared with the other backends.
 
+KKT systems: cvxopt's own solvers ("qr" by default) form the dense scaled ``G``
+(``sum d_k^2`` rows by ``m`` columns) at every iteration. For programs where that
+product is large (``m^2 sum d_k^2 >= SPARSE_KKT_MIN_WORK``) the backend passes
+:class:`gmp_backends.cvxopt_kkt.SparseSchurKKT` instead, which forms the Schur
+complement from the sparse moment structure (see docs/benchmarks.md, "cvxopt KKT
+solvers", for the speed-ups). If that automatic choice ends with cvxopt's status
+'unknown', the program is solved again with "qr" and ``info["kkt_note"]`` says so.
+``extra={"kktsolver": ...}`` overrides the choice (``"sparse"`` included) and is never
+swapped. ``info["kktsolver"]`` names the solver that produced the answer.
+
 cvxopt's options are process-global: they are saved, set, and restored
 exactly around each solve, even when cvxopt raises; concurrent cvxopt solves
 in several threads are therefore not supported.
@@ -37,6 +47,7 @@ from gmp.errors import OptionError
 from gmp.status import Status
 
 from .base import Backend
+from .cvxopt_kkt import SparseSchurKKT
 from .options import SolverOptions
 from .presolve import CONSISTENCY_TOL  # noqa: F401  (re-exported for callers of this module)
 from .presolve import RowReduction as _Rows
@@ -49,7 +60,16 @@ __all__ = ["CvxoptBackend"]
 #: Raw cvxopt options accepted in ``SolverOptions.extra`` (besides ``kktsolver``).
 CVXOPT_OPTIONS = ("abstol", "reltol", "feastol", "maxiters", "show_progress",
                   "refinement", "kktreg", "debug")
-KKT_SOLVERS = ("qr", "chol", "chol2", "ldl", "ldl2")
+KKT_SOLVERS = ("sparse", "qr", "chol", "chol2", "ldl", "ldl2")
+#: Programs whose dense KKT work ``m^2 * sum(d_k^2)`` (m variables, PSD blocks of
+#: sizes d_k) is at least this use the sparse Schur-complement KKT solver
+#: (:mod:`gmp_backends.cvxopt_kkt`) unless ``extra={"kktsolver": ...}`` names one;
+#: below it cvxopt's own "qr" is faster (docs/benchmarks.md, "cvxopt KKT solvers").
+SPARSE_KKT_MIN_WORK = 7e8
+#: Iterative-refinement steps for the sparse solver when the caller sets none (cvxopt's
+#: default is 1). It forms normal equations: without refinement 3 of the 16 library
+#: problems stall; with 1 none does; 2 keeps a margin for about 5-15 % more time.
+SPARSE_KKT_REFINEMENT = 2
 #: Residuals and gap below which a stalled run still counts as OPTIMAL_INACCURATE
 #: (``sqrt(tol)`` when ``tol`` is given).
 INACCURATE_TOL = 1e-5
@@ -60,7 +80,9 @@ class CvxoptBackend(Backend):
 
     Honours ``tol`` (abstol, reltol, feastol), ``max_iters`` (maxiters) and
     ``verbose`` (show_progress); warns on ``time_limit``. ``extra`` takes raw
-    cvxopt options (``refinement``, ``kktreg``, ...) and ``kktsolver``.
+    cvxopt options (``refinement``, ``kktreg``, ...) and ``kktsolver`` (cvxopt's
+    ``"qr"``, ``"chol"``, ``"chol2"``, ``"ldl"``, ``"ldl2"``, or gmp's ``"sparse"``;
+    chosen by size when not given, see the module docstring).
     """
 
     name: ClassVar[str] = "cvxopt"
@@ -77,12 +99,13 @@ class CvxoptBackend(Backend):
         settings, kktsolver = _translate(options)
         if has_no_cones(program):
             return _solve_without_cones(program)
-        need = 8.0 * (program.n_ineq + sum(d * d for d in program.psd_dims)
-                      + program.n_vars) * program.n_vars
+        dense_need = _dense_kkt_bytes(program)
+        chosen = kktsolver or ("sparse" if dense_kkt_work(program) >= SPARSE_KKT_MIN_WORK else None)
+        need = _sparse_kkt_bytes(program) if chosen == "sparse" else dense_need
         if need > _memory_limit():
             return ConicSolution(
                 Status.SOLVER_ERROR, "not attempted",
-                f"cvxopt would need about {need / 1e9:.1f} GB for its dense KKT matrices "
+                f"cvxopt would need about {need / 1e9:.1f} GB for its KKT matrices "
                 f"({program!r}), more than this machine has; use a backend that exploits "
                 "sparsity (clarabel, mosek) or a lower relaxation order",
             )
@@ -91,10 +114,29 @@ class CvxoptBackend(Backend):
             red = _independent_rows(program.A_eq, program.b_eq, dense_limit=need / 8.0)
         if red is not None and red.inconsistent:
             return red.infeasible(program)
-        res = _conelp(cvxopt, program, red, settings, kktsolver)
+        run = dict(settings)
+        if chosen == "sparse":
+            run.setdefault("refinement", SPARSE_KKT_REFINEMENT)
+        res = _conelp(cvxopt, program, red, run, chosen, dense_ok=dense_need <= _memory_limit())
         if res is None:
             return _rank_error(program)
-        return _to_solution(res, program, red, options)
+        note = None
+        if (chosen == "sparse" and kktsolver is None and res["status"] == "unknown"
+                and dense_need <= _memory_limit()):
+            # the automatic choice stalled: cvxopt's own QR solver decides, as without it
+            first = res
+            res = _conelp(cvxopt, program, red, settings, None)
+            if res is None:
+                return _rank_error(program)
+            res["solve_time"] += first["solve_time"]
+            note = (f"the sparse KKT solver stopped with status 'unknown' after "
+                    f"{first['iterations']} iterations; rerun with cvxopt's 'qr'")
+        sol = _to_solution(res, program, red, options)
+        sol.info["kktsolver"] = res.get("kktsolver", "qr")
+        sol.info["kkt_fallback_iterations"] = res.get("kkt_fallbacks", 0)
+        if note:
+            sol.info["kkt_note"] = note
+        return sol
 
 
 # -- options ---------------------------------------------------------------
@@ -179,22 +221,72 @@ def conelp_data(cvxopt: Any, program: ConicProgram, keep: np.ndarray | None = No
     return data
 
 
+def _to_scipy(M: Any) -> sp.csr_matrix:
+    return sp.csr_matrix((np.array(M.V).ravel(), (np.array(M.I).ravel(), np.array(M.J).ravel())),
+                         shape=M.size)
+
+
+def sparse_kkt(cvxopt: Any, data: dict, fallback: bool = True) -> SparseSchurKKT:
+    """The sparse Schur-complement KKT solver for ``data``.
+
+    With ``fallback``, cvxopt's "qr" solver (built on first use: it needs the dense
+    scaled ``G``) takes over when the normal equations fail or lose too many digits.
+    """
+    from cvxopt import misc
+
+    G, A, dims = data["G"], data.get("A"), data["dims"]
+    A_cvx = A if A is not None else cvxopt.spmatrix([], [], [], (0, G.size[1]))
+    factor: list[Any] = []
+
+    def qr(W: dict) -> Any:
+        if not factor:
+            factor.append(misc.kkt_qr(G, dims, A_cvx))
+        return factor[0](W)
+
+    return SparseSchurKKT(_to_scipy(G), dims, None if A is None else _to_scipy(A),
+                          fallback=qr if fallback else None)
+
+
+def dense_kkt_work(program: ConicProgram) -> float:
+    """``m^2 * sum(d_k^2)``: the flops of the product cvxopt's own KKT solvers form."""
+    return float(program.n_vars) ** 2 * sum(d * d for d in program.psd_dims)
+
+
+def _dense_kkt_bytes(program: ConicProgram) -> float:
+    """Memory of cvxopt's own KKT solvers: the dense scaled ``G`` and the normal matrix."""
+    return 8.0 * (program.n_ineq + sum(d * d for d in program.psd_dims) + program.n_vars) * program.n_vars
+
+
+def _sparse_kkt_bytes(program: ConicProgram) -> float:
+    """Memory of :class:`SparseSchurKKT`: two ``m x m`` matrices and the block chunks."""
+    from .cvxopt_kkt import CHUNK_ENTRIES
+
+    return 8.0 * (2 * program.n_vars ** 2 + (program.n_ineq + program.n_eq) * program.n_vars
+                  + 3 * CHUNK_ENTRIES)
+
+
 def _conelp(cvxopt: Any, program: ConicProgram, red: _Rows | None,
-            settings: dict[str, Any], kktsolver: str | None) -> dict | None:
+            settings: dict[str, Any], kktsolver: str | None, dense_ok: bool = True) -> dict | None:
     """Run conelp under our options; ``None`` when cvxopt reports a rank defect."""
     from cvxopt import solvers
 
     data = conelp_data(cvxopt, program, None if red is None or not red.dropped.size else red.keep)
+    kkt: Any = kktsolver
     with _global_options(solvers.options, settings) as opts:
         start = time.perf_counter()
         try:
-            res = solvers.conelp(**data, kktsolver=kktsolver, options=opts)
+            if kktsolver == "sparse":
+                kkt = sparse_kkt(cvxopt, data, fallback=dense_ok)
+            res = solvers.conelp(**data, kktsolver=kkt, options=opts)
         except ValueError as exc:
             if str(exc).startswith("Rank(A) < p"):
                 return None
             raise
         res["solve_time"] = time.perf_counter() - start
         res["options"] = opts
+        res["kktsolver"] = kktsolver or "qr"
+        if isinstance(kkt, SparseSchurKKT):
+            res["kkt_fallbacks"] = kkt.fallbacks
     return res
 
 

@@ -1,0 +1,278 @@
+"""A KKT solver for cvxopt that uses the sparsity of moment and localizing matrices.
+
+cvxopt's own KKT solvers for semidefinite cones (``"qr"``, ``"chol"``) first form
+the dense scaled matrix ``W^{-T} G`` (``sum d_k^2`` rows by ``m`` columns) and then
+either factor it (QR) or form its Gram matrix (``m^2 sum d_k^2`` flops). For a moment
+relaxation each column of ``G`` is one moment ``y_alpha``, and the symmetric matrix it
+stands for, ``S_alpha``, has only as many entries as there are pairs of basis
+monomials with ``beta + gamma = alpha``. Interior-point solvers built for SDP (SDPA,
+CSDP, MOSEK) use that sparsity when forming the Schur complement
+
+    H[alpha, beta] = tr(S_alpha V S_beta V),   V = (r r^T)^{-1} of the NT scaling,
+
+and so does this module: with the lower-triangle entries ``e = (i, j)`` of a block
+and ``E_e = d_e (e_i e_j^T + e_j e_i^T)`` (``d_e = 1/2`` on the diagonal),
+
+    tr(E_e V E_f V) = 2 d_e d_f (V_ik V_jl + V_il V_jk),       f = (k, l),
+
+so ``H = 2 (D G)^T Q (D G)`` with ``Q`` built by two gathers of ``V`` per row chunk
+and ``G`` kept sparse. The cost per iteration is about ``(d(d+1)/2)^2`` per block
+instead of ``m^2 d^2``. Linear and second-order-cone rows (few, in our programs) are
+scaled densely with cvxopt's own ``misc.scale``.
+
+The reduced system ``[H A^T; A 0]`` is solved as cvxopt's "chol" does: with
+``A^T = Q R``, a Cholesky factorization of ``Q_2^T H Q_2`` on the null space of ``A``
+(when every equality row fixes one variable, ``Q`` is a selection and no QR is formed).
+Normal equations square the condition number, so near the optimum they lose digits
+that cvxopt's QR on the scaled ``G`` keeps. When the Cholesky factorization fails, or
+its reciprocal condition falls below ``SWITCH_RCOND``, this and every later iteration use
+the fallback (cvxopt's "qr"), so a run ends as cvxopt's default would, after a few
+expensive iterations instead of all of them. The function contract is cvxopt's (``kktsolver(W)`` returns ``f(x, y, z)``
+that overwrites ``x, y, z`` with ``ux, uy, W uz``); see the cvxopt documentation of
+``conelp``, "Exploiting structure".
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.linalg as la
+import scipy.sparse as sp
+
+__all__ = ["SparseSchurKKT"]
+
+#: Entries of the work arrays of one chunk of moments (doubles).
+CHUNK_ENTRIES = 4_000_000
+#: The remaining iterations use the fallback (cvxopt's QR on the scaled ``G``) once the
+#: reciprocal condition number of the reduced Schur complement (LAPACK ``dpocon`` on its
+#: Cholesky factor) falls below this. Measured on the dense quartic (``bench/_common``):
+#: n = 8 at ``tol=1e-9`` keeps residuals at 1e-15 down to rcond 3e-13 and loses them
+#: (5e-10, then a stall) at 1e-14; n = 12 at the default tolerance ends, accurate, at 8e-14.
+SWITCH_RCOND = 3e-14
+
+
+class _Block:
+    """Precomputed index data of one PSD block of ``G`` (lower-triangle rows, column-major).
+
+    ``H[alpha, beta] += tr(S_alpha V S_beta V) = <S_alpha, T_beta>`` with
+    ``T_beta = V S_beta V``: ``S_beta V`` is a sparse product (``S_beta`` has a few
+    entries), ``V (S_beta V)`` one dense product for a chunk of moments at once, and
+    the Frobenius product with the sparse ``S_alpha`` a gather and a sparse product.
+    """
+
+    def __init__(self, G_rows: sp.csr_matrix, dim: int):
+        n = dim
+        csc = G_rows.tocsc()
+        self.active = np.flatnonzero(np.diff(csc.indptr))          # moments in this block
+        coo = csc[:, self.active].tocoo()
+        i, j = coo.row % n, coo.row // n                               # i >= j
+        # S_v[(k, beta), l] = S_beta[k, l] for every active moment (rows k-major: then
+        # (S_v V).reshape(n, a n) is [S_1 V, ..., S_a V] side by side, ready for V @ .)
+        off = i != j
+        a = self.active.size
+        cols = np.concatenate([j, i[off]])
+        vals = np.concatenate([coo.data, coo.data[off]])
+        self.all_active = a == G_rows.shape[1]
+        self.step = step = max(1, CHUNK_ENTRIES // (n * n))
+        self.chunks = []
+        beta = np.concatenate([coo.col, coo.col[off]])
+        krow = np.concatenate([i, j[off]])
+        for s in range(0, a, step):
+            c = min(step, a - s)
+            sel = (beta >= s) & (beta < s + c)
+            S_v = sp.csr_matrix((vals[sel], (krow[sel] * c + beta[sel] - s, cols[sel])), shape=(n * c, n))
+            self.chunks.append((s, c, S_v))
+        # rows e of the block with an entry, and (w_e G[e, alpha])^T with w_e = 2 off the diagonal
+        local = np.flatnonzero(np.diff(G_rows.indptr))
+        self.i, self.j = local % n, local // n
+        w = np.where(self.i == self.j, 1.0, 2.0)
+        self.WGT = (sp.diags(w) @ G_rows[local][:, self.active]).T.tocsr()
+        self.dim = n
+        self._work: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def _buffers(self, c: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Work arrays for a chunk of ``c`` moments, kept between iterations."""
+        if c not in self._work:
+            n = self.dim
+            idx = (self.i * (c * n) + self.j)[:, None] + n * np.arange(c)[None, :]
+            self._work[c] = (np.empty((n, c * n)), np.empty(idx.shape), idx)
+        return self._work[c]
+
+    def schur(self, V: np.ndarray, out: np.ndarray) -> None:
+        n, a, act = self.dim, self.active.size, self.active
+        for s, c, S_v in self.chunks:
+            Y = (S_v @ V).reshape(n, c * n)                       # [S_beta V] side by side
+            T, Tg, idx = self._buffers(c)
+            np.matmul(V, Y, out=T)                                # T[:, (k, :)] = V S_beta V
+            np.take(T, idx, out=Tg)                               # T_beta at the rows e
+            HT = self.WGT @ Tg                                    # (a, c)
+            if self.all_active and c == a:
+                out += HT
+            else:
+                out[np.ix_(act, act[s:s + c])] += HT
+
+
+class SparseSchurKKT:
+    """cvxopt ``kktsolver`` for ``conelp`` with ``G`` and ``A`` given as scipy matrices.
+
+    Parameters
+    ----------
+    G : scipy sparse, shape (l + sum q + sum s_k^2, m)
+        cvxopt's ``G`` (PSD blocks: column-major, lower triangle only).
+    dims : cvxopt's ``dims`` dict.
+    A : scipy sparse, shape (p, m), or None.
+    fallback : callable ``W -> solve``, optional
+        cvxopt's "qr" for ``G, dims, A``: used from the first iteration whose Cholesky
+        factorization fails or has a reciprocal condition below ``SWITCH_RCOND`` on.
+    """
+
+    def __init__(self, G: sp.spmatrix, dims: dict, A: sp.spmatrix | None = None, fallback: Any = None):
+        import cvxopt
+        from cvxopt import misc
+
+        self._cvx, self._misc = cvxopt, misc
+        G = sp.csr_matrix(G)
+        self.m = G.shape[1]
+        self.nlq = dims["l"] + sum(dims["q"])
+        self.dims = dims
+        self.G_lq = G[:self.nlq].toarray() if self.nlq else None
+        self.blocks: list[_Block] = []
+        offset = self.nlq
+        weight = np.ones(G.shape[0])
+        upper = []
+        for d in dims["s"]:
+            self.blocks.append(_Block(G[offset:offset + d * d], d))
+            r = np.arange(d * d)
+            weight[offset + r[(r % d) != (r // d)]] = 2.0   # off-diagonal entries count twice
+            upper.append(offset + r[(r % d) < (r // d)])
+            offset += d * d
+        self.upper = np.concatenate(upper) if upper else np.zeros(0, np.intp)
+        self.G = G.tocsc()
+        # the adjoint G' of cvxopt's symmetric storage: tr(S_alpha Z) from the lower triangle of Z
+        self.GadjT = (sp.diags(weight) @ G).T.tocsr()
+        self.p = 0 if A is None else A.shape[0]
+        self._fixed = None
+        if self.p:
+            A = sp.csr_matrix(A)
+            if np.all(np.diff(A.indptr) == 1) and np.unique(A.indices).size == self.p:
+                # every row fixes one variable (y_0 = 1, a measured moment): A^T is a scaled
+                # selection, the null space is the other variables, no QR is needed
+                self._fixed, self._a = A.indices.copy(), A.data.copy()
+                self._free = np.setdiff1d(np.arange(self.m), self._fixed)
+        if self.p and self._fixed is None:
+            # A^T = Q R once: Householder vectors for dormqr, and R (p x p, upper)
+            (qr, tau), R = la.qr(A.T.toarray() if sp.issparse(A) else np.asarray(A).T, mode="raw")
+            self._qr = (np.asfortranarray(qr), tau)
+            self._R = np.triu(R[:self.p, :self.p])
+            if np.any(np.abs(np.diag(self._R)) <= 1e-12 * max(1.0, np.abs(self._R).max())):
+                raise ValueError("Rank(A) < p: the equality rows are linearly dependent")
+            self._ormqr = la.get_lapack_funcs("ormqr", (self._qr[0],))
+        self.fallback = fallback
+        self.fallbacks = 0
+        self.switched = False
+        self.rcond = 1.0
+        self.factorizations = 0
+
+    # -- cvxopt interface ------------------------------------------------------
+    def __call__(self, W: dict):
+        self.factorizations += 1
+        if self.switched:
+            self.fallbacks += 1
+            return self.fallback(W)
+        try:
+            K = self._schur(W)
+            p = self.p
+            if self._fixed is not None:
+                K22 = K[np.ix_(self._free, self._free)]
+            else:
+                if p:
+                    # K := [Q1 Q2]^T H [Q1 Q2] with A^T = Q1 R (Householder, as cvxopt's "chol")
+                    K = self._apply_q(K, "L", "T")
+                    K = self._apply_q(K, "R", "N")
+                K22 = K[p:, p:]
+            anorm = float(np.abs(K22).sum(axis=0).max()) if K22.size else 1.0
+            c22 = la.cho_factor(K22, lower=True, check_finite=False)
+        except (la.LinAlgError, ValueError):
+            if self.fallback is None:
+                raise ArithmeticError("singular KKT system") from None
+            self.switched = True
+            self.fallbacks += 1
+            return self.fallback(W)
+        if c22[0].size:
+            pocon = la.get_lapack_funcs("pocon", (c22[0],))
+            self.rcond = float(pocon(c22[0], anorm, uplo="L")[0])
+        if self.rcond < SWITCH_RCOND and self.fallback is not None:
+            # the normal equations are losing digits: cvxopt's QR for the rest of the run
+            self.switched = True
+            self.fallbacks += 1
+            return self.fallback(W)
+        return self._solver(W, K, c22)
+
+    # -- pieces ----------------------------------------------------------------
+    def _apply_q(self, C: np.ndarray, side: str, trans: str) -> np.ndarray:
+        qr, tau = self._qr
+        out, _, info = self._ormqr(side, trans, qr, tau, C, self._lwork(C, side))
+        if info != 0:
+            raise ValueError(f"dormqr failed ({info})")
+        return out
+
+    @staticmethod
+    def _lwork(C: np.ndarray, side: str) -> int:
+        return max(1, C.shape[1] if side == "L" else C.shape[0]) * 64
+
+    def _schur(self, W: dict) -> np.ndarray:
+        """``H = G^T (W^T W)^{-1} G``."""
+        H = np.zeros((self.m, self.m), order="F")
+        if self.nlq:
+            Wlq = {"d": W["d"], "di": W["di"], "v": W["v"], "beta": W["beta"], "r": [], "rti": []}
+            Gs = self._cvx.matrix(self.G_lq)
+            self._misc.scale(Gs, Wlq, trans="T", inverse="I")
+            Gs = np.array(Gs)
+            H += Gs.T @ Gs
+        for blk, rti in zip(self.blocks, W["rti"]):
+            R = np.array(rti)
+            blk.schur(R @ R.T, H)
+        if not np.isfinite(H).all():
+            raise ValueError("non-finite Schur complement")
+        return H
+
+    def _solver(self, W: dict, K: np.ndarray, c22):
+        cvx, scale = self._cvx, self._misc.scale
+        G, GadjT, p, upper = self.G, self.GadjT, self.p, self.upper
+        R = self._R if p and self._fixed is None else None
+        fixed, free, a = (self._fixed, self._free, self._a) if self._fixed is not None else (None, None, None)
+        if fixed is not None:
+            H_free_fixed, H_fixed = K[np.ix_(free, fixed)], K[fixed]
+
+        def solve(x, y, z):
+            # r = bx + G' (W'W)^{-1} bz
+            u = cvx.matrix(z)
+            scale(u, W, trans="T", inverse="I")
+            scale(u, W, trans="N", inverse="I")
+            r = np.array(x).ravel() + GadjT @ np.array(u).ravel()
+            # [H A'; A 0] [ux; uy] = [r; by], with ux = Q1 v + Q2 w
+            if fixed is not None:
+                # ux[fixed] = by / a; H[free, :] ux = r[free]; a uy = r[fixed] - H[fixed, :] ux
+                ux = np.empty_like(r)
+                ux[fixed] = np.array(y).ravel() / a
+                ux[free] = la.cho_solve(c22, r[free] - H_free_fixed @ ux[fixed], check_finite=False)
+                y[:] = cvx.matrix((r[fixed] - H_fixed @ ux) / a)
+            elif p:
+                qr = self._apply_q(r[:, None], "L", "T").ravel()
+                v = la.solve_triangular(R, np.array(y).ravel(), trans="T", check_finite=False)
+                w = la.cho_solve(c22, qr[p:] - K[p:, :p] @ v, check_finite=False)
+                uy = la.solve_triangular(R, qr[:p] - K[:p, :p] @ v - K[:p, p:] @ w, check_finite=False)
+                ux = self._apply_q(np.concatenate([v, w])[:, None], "L", "N").ravel()
+                y[:] = cvx.matrix(uy)
+            else:
+                ux = la.cho_solve(c22, r, check_finite=False)
+            x[:] = cvx.matrix(ux)
+            # W uz = W^{-T} (G ux - bz)
+            bz = np.array(z).ravel()
+            t = cvx.matrix(G @ ux - bz)
+            scale(t, W, trans="T", inverse="I")
+            out = np.array(t).ravel()
+            out[upper] = bz[upper]   # like cvxopt's solvers: strict upper triangles untouched
+            z[:] = cvx.matrix(out)
+
+        return solve
