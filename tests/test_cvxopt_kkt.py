@@ -185,3 +185,10 @@ def test_tight_tolerance_switches_to_qr_instead_of_stalling(monkeypatch):
     monkeypatch.setattr(ck, "SWITCH_RCOND", 0.0)
     stalled = _dense_quartic_on_ball(4).solve(order=2, backend="cvxopt", options=opts)
     assert stalled.status is not Status.OPTIMAL and not stalled.certified
+
+
+def test_conformance_suite_with_the_sparse_kkt_solver():
+    from gmp_backends.conformance import run_conformance
+
+    report = run_conformance("cvxopt", options={"tol": 1e-7, "extra": {"kktsolver": "sparse"}})
+    assert report.ok, report
