@@ -22,7 +22,8 @@ product is large (``m^2 sum d_k^2 >= SPARSE_KKT_MIN_WORK``) the backend passes
 :class:`gmp_backends.cvxopt_kkt.SparseSchurKKT` instead, which forms the Schur
 complement from the sparse moment structure (see docs/benchmarks.md, "cvxopt KKT
 solvers", for the speed-ups). If that automatic choice ends with cvxopt's status
-'unknown', the program is solved again with "qr" and ``info["kkt_note"]`` says so.
+'unknown', or cvxopt raises on its directions, the program is solved again with "qr"
+and ``info["kkt_note"]`` says so.
 ``extra={"kktsolver": ...}`` overrides the choice (``"sparse"`` included) and is never
 swapped. ``info["kktsolver"]`` names the solver that produced the answer.
 
@@ -117,20 +118,29 @@ class CvxoptBackend(Backend):
         run = dict(settings)
         if chosen == "sparse":
             run.setdefault("refinement", SPARSE_KKT_REFINEMENT)
-        res = _conelp(cvxopt, program, red, run, chosen, dense_ok=dense_need <= _memory_limit())
-        if res is None:
-            return _rank_error(program)
+        dense_ok = dense_need <= _memory_limit()
+        retry = chosen == "sparse" and kktsolver is None and dense_ok
         note = None
-        if (chosen == "sparse" and kktsolver is None and res["status"] == "unknown"
-                and dense_need <= _memory_limit()):
-            # the automatic choice stalled: cvxopt's own QR solver decides, as without it
-            first = res
+        start = time.perf_counter()
+        try:
+            res = _conelp(cvxopt, program, red, run, chosen, dense_ok=dense_ok)
+        except Exception as exc:  # noqa: BLE001 - the automatic choice failed: retry below
+            if not retry:
+                raise
+            res, note = None, f"cvxopt failed with {type(exc).__name__}: {exc}"
+        else:
+            if res is None:
+                return _rank_error(program)
+            if retry and res["status"] == "unknown":
+                note = f"cvxopt stopped with status 'unknown' after {res['iterations']} iterations"
+        if note is not None:
+            # the automatic choice failed: cvxopt's own QR solver decides, as without it
+            spent = time.perf_counter() - start
             res = _conelp(cvxopt, program, red, settings, None)
             if res is None:
                 return _rank_error(program)
-            res["solve_time"] += first["solve_time"]
-            note = (f"the sparse KKT solver stopped with status 'unknown' after "
-                    f"{first['iterations']} iterations; rerun with cvxopt's 'qr'")
+            res["solve_time"] += spent
+            note = f"with the sparse KKT solver {note}; rerun with cvxopt's 'qr'"
         sol = _to_solution(res, program, red, options)
         sol.info["kktsolver"] = res.get("kktsolver", "qr")
         sol.info["kkt_fallback_iterations"] = res.get("kkt_fallbacks", 0)

@@ -88,24 +88,21 @@ class _Block:
         w = np.where(self.i == self.j, 1.0, 2.0)
         self.WGT = (sp.diags(w) @ G_rows[local][:, self.active]).T.tocsr()
         self.dim = n
-        self._work: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._work: dict[int, np.ndarray] = {}
 
-    def _buffers(self, c: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Work arrays for a chunk of ``c`` moments, kept between iterations."""
+    def _buffer(self, c: int) -> np.ndarray:
+        """The work array ``V [S_beta V ...]`` for a chunk of ``c`` moments, kept between iterations."""
         if c not in self._work:
-            n = self.dim
-            idx = (self.i * (c * n) + self.j)[:, None] + n * np.arange(c)[None, :]
-            self._work[c] = (np.empty((n, c * n)), np.empty(idx.shape), idx)
+            self._work[c] = np.empty((self.dim, c * self.dim))
         return self._work[c]
 
     def schur(self, V: np.ndarray, out: np.ndarray) -> None:
         n, a, act = self.dim, self.active.size, self.active
         for s, c, S_v in self.chunks:
             Y = (S_v @ V).reshape(n, c * n)                       # [S_beta V] side by side
-            T, Tg, idx = self._buffers(c)
+            T = self._buffer(c)
             np.matmul(V, Y, out=T)                                # T[:, (k, :)] = V S_beta V
-            np.take(T, idx, out=Tg)                               # T_beta at the rows e
-            HT = self.WGT @ Tg                                    # (a, c)
+            HT = self.WGT @ T.reshape(n, c, n)[self.i, :, self.j]   # (a, c): <S_alpha, T_beta>
             if self.all_active and c == a:
                 out += HT
             else:
@@ -183,7 +180,7 @@ class SparseSchurKKT:
             K = self._schur(W)
             p = self.p
             if self._fixed is not None:
-                K22 = K[np.ix_(self._free, self._free)]
+                K22 = K[np.ix_(self._free, self._free)].T   # symmetric: the F-ordered view LAPACK wants
             else:
                 if p:
                     # K := [Q1 Q2]^T H [Q1 Q2] with A^T = Q1 R (Householder, as cvxopt's "chol")
