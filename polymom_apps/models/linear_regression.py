@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from gmp import ModelError, basis, variables
+from gmp import ModelError, Polynomial, basis, variables
 
 from ..spec import MixtureSpec, Standardized
 from ..standardize import eager
@@ -88,33 +88,39 @@ def _build(D, sigma, x_degree, y_degree, x_moments, with_std):
     pairs = [(a, b) for a in alphas for b in bs]
     xexp = np.array([a for a, _ in pairs], dtype=np.int64)
     yexp = np.array([b for _, b in pairs], dtype=np.int64)
-    # per degree j: the exponents beta with |beta| = j and their multinomial coefficients
+    # every E[x^gamma] a polynomial can ask for, and each polynomial's terms as arrays:
+    # parameter exponents, the constant C(b,j) (b-j-1)!! multinom(j; beta) (times
+    # c^((b-j)/2) when c is known), and the row of E[x^(alpha+beta)] in ``gammas``
+    gammas = basis(D, x_degree + y_degree)
+    row = {tuple(int(t) for t in g): i for i, g in enumerate(gammas)}
     betas = {j: [bb for bb in basis(D, j) if bb.sum() == j] for j in range(y_degree + 1)}
+    terms = []
+    for a, b in pairs:
+        exps, const, gidx = [], [], []
+        for j in range(b + 1):
+            if (b - j) % 2:
+                continue
+            noise = math.comb(b, j) * _dfact(b - j - 1) * (c ** ((b - j) // 2) if sigma is not None else 1.0)
+            for beta in betas[j]:
+                mult = math.factorial(j) / np.prod([math.factorial(int(t)) for t in beta])
+                exps.append(list(beta) + ([(b - j) // 2] if sigma is None else []))
+                const.append(mult * noise)
+                gidx.append(row[tuple(int(t) for t in a + beta)])
+        terms.append((np.array(exps, dtype=np.int64), np.array(const), np.array(gidx)))
+    pvars = [v.vars[0] for v in params]
 
     def observations(X: np.ndarray) -> np.ndarray:
         from gmp.extraction import monomial_values
 
         return monomial_values(X[:, :D], xexp) * X[:, D:D + 1] ** yexp
 
-    def polys_from(mom: Callable[[tuple], float]):
+    def polys_from(ex: np.ndarray):
+        """The moment polynomials given ``E[x^gamma]`` for every row of ``gammas``."""
         out = []
-        for a, b in pairs:
-            f = 0.0 * w[0]
-            for j in range(b + 1):
-                if (b - j) % 2:
-                    continue
-                noise = math.comb(b, j) * _dfact(b - j - 1) * (c ** ((b - j) // 2) if b - j else 1.0)
-                for beta in betas[j]:
-                    mult = math.factorial(j) / np.prod([math.factorial(int(t)) for t in beta])
-                    coef = mult * mom(tuple(int(t) for t in a + beta))
-                    if coef == 0.0:
-                        continue
-                    term = coef * noise
-                    for p in range(D):
-                        if beta[p]:
-                            term = term * w[p] ** int(beta[p])
-                    f = f + term
-            out.append(f)
+        for exps, const, gidx in terms:
+            coefs = const * ex[gidx]
+            keep = coefs != 0.0
+            out.append(Polynomial(pvars, exps[keep], coefs[keep]))
         return out
 
     def moment_polys(X):
@@ -124,16 +130,13 @@ def _build(D, sigma, x_degree, y_degree, x_moments, with_std):
                     "the mixture of linear regressions builds its moment polynomials from the data's "
                     "E[x^alpha]: pass data, or build the model with x_moments=... for population moments"
                 )
-            return polys_from(x_moments)
+            return polys_from(np.array([x_moments(tuple(int(t) for t in g)) for g in gammas], dtype=float))
         # every E[x^gamma] the polynomials can ask for, in one pass over the data
         from gmp.extraction import monomial_values
 
         from ..empirical import empirical_moments
 
-        gammas = basis(D, x_degree + y_degree)
-        ex = empirical_moments(lambda B: monomial_values(B[:, :D], gammas), X)
-        table = {tuple(int(t) for t in g): float(v) for g, v in zip(gammas, ex)}
-        return polys_from(table.__getitem__)
+        return polys_from(empirical_moments(lambda B: monomial_values(B[:, :D], gammas), X))
 
     kw = dict(name=f"mixture of {D}-d linear regressions" + (" (noise variance a parameter)" if sigma is None else ""),
               data_dim=D + 1, param_names=names, support=(c >= 0,) if sigma is None else ())
