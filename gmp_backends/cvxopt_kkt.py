@@ -10,26 +10,27 @@ CSDP, MOSEK) use that sparsity when forming the Schur complement
 
     H[alpha, beta] = tr(S_alpha V S_beta V),   V = (r r^T)^{-1} of the NT scaling,
 
-and so does this module: with the lower-triangle entries ``e = (i, j)`` of a block
-and ``E_e = d_e (e_i e_j^T + e_j e_i^T)`` (``d_e = 1/2`` on the diagonal),
-
-    tr(E_e V E_f V) = 2 d_e d_f (V_ik V_jl + V_il V_jk),       f = (k, l),
-
-so ``H = 2 (D G)^T Q (D G)`` with ``Q`` built by two gathers of ``V`` per row chunk
-and ``G`` kept sparse. The cost per iteration is about ``(d(d+1)/2)^2`` per block
-instead of ``m^2 d^2``. Linear and second-order-cone rows (few, in our programs) are
-scaled densely with cvxopt's own ``misc.scale``.
+and so does this module. Per PSD block (size ``d``) and chunk of moments, ``S_beta V``
+is a sparse product (``S_beta`` has a few entries), ``T_beta = V (S_beta V)`` one dense
+product for the whole chunk, and ``H[alpha, beta] = <S_alpha, T_beta>`` a gather of the
+lower-triangle entries of ``T_beta`` and a sparse product. That is about ``2 m d^3``
+flops per block instead of ``m^2 d^2``, and the dense ``W^{-T} G`` is never formed.
+Linear and second-order-cone rows (few, in our programs) are scaled densely with
+cvxopt's own ``misc.scale``.
 
 The reduced system ``[H A^T; A 0]`` is solved as cvxopt's "chol" does: with
 ``A^T = Q R``, a Cholesky factorization of ``Q_2^T H Q_2`` on the null space of ``A``
 (when every equality row fixes one variable, ``Q`` is a selection and no QR is formed).
 Normal equations square the condition number, so near the optimum they lose digits
 that cvxopt's QR on the scaled ``G`` keeps. When the Cholesky factorization fails, or
-its reciprocal condition falls below ``SWITCH_RCOND``, this and every later iteration use
-the fallback (cvxopt's "qr"), so a run ends as cvxopt's default would, after a few
-expensive iterations instead of all of them. The function contract is cvxopt's (``kktsolver(W)`` returns ``f(x, y, z)``
-that overwrites ``x, y, z`` with ``ux, uy, W uz``); see the cvxopt documentation of
-``conelp``, "Exploiting structure".
+its reciprocal condition falls below ``SWITCH_RCOND``, this and every later iteration
+use the fallback (cvxopt's "qr"), so a run ends as cvxopt's default would, after a few
+expensive iterations instead of all of them.
+
+The function contract is cvxopt's: ``kktsolver(W)`` returns ``f(x, y, z)``, which
+overwrites ``x, y, z`` with ``ux, uy, W uz`` and leaves the strict upper triangles of
+the PSD parts of ``z`` as they were (see the cvxopt documentation of ``conelp``,
+"Exploiting structure").
 """
 from __future__ import annotations
 
