@@ -115,32 +115,10 @@ class CvxoptBackend(Backend):
             red = _independent_rows(program.A_eq, program.b_eq, dense_limit=need / 8.0)
         if red is not None and red.inconsistent:
             return red.infeasible(program)
-        run = dict(settings)
-        if chosen == "sparse":
-            run.setdefault("refinement", SPARSE_KKT_REFINEMENT)
-        dense_ok = dense_need <= _memory_limit()
-        retry = chosen == "sparse" and kktsolver is None and dense_ok
-        note = None
-        start = time.perf_counter()
-        try:
-            res = _conelp(cvxopt, program, red, run, chosen, dense_ok=dense_ok)
-        except Exception as exc:  # noqa: BLE001 - the automatic choice failed: retry below
-            if not retry:
-                raise
-            res, note = None, f"cvxopt failed with {type(exc).__name__}: {exc}"
-        else:
-            if res is None:
-                return _rank_error(program)
-            if retry and res["status"] == "unknown":
-                note = f"cvxopt stopped with status 'unknown' after {res['iterations']} iterations"
-        if note is not None:
-            # the automatic choice failed: cvxopt's own QR solver decides, as without it
-            spent = time.perf_counter() - start
-            res = _conelp(cvxopt, program, red, settings, None)
-            if res is None:
-                return _rank_error(program)
-            res["solve_time"] += spent
-            note = f"with the sparse KKT solver {note}; rerun with cvxopt's 'qr'"
+        res, note = _conelp_chosen(cvxopt, program, red, settings, chosen, automatic=kktsolver is None,
+                                   dense_ok=dense_need <= _memory_limit())
+        if res is None:
+            return _rank_error(program)
         sol = _to_solution(res, program, red, options)
         sol.info["kktsolver"] = res.get("kktsolver", "qr")
         sol.info["kkt_fallback_iterations"] = res.get("kkt_fallbacks", 0)
@@ -315,6 +293,36 @@ def _conelp(cvxopt: Any, program: ConicProgram, red: _Rows | None,
         if isinstance(kkt, SparseSchurKKT):
             res["kkt_fallbacks"] = kkt.fallbacks
     return res
+
+
+def _conelp_chosen(cvxopt: Any, program: ConicProgram, red: _Rows | None, settings: dict[str, Any],
+                   chosen: str | None, automatic: bool, dense_ok: bool) -> tuple[dict | None, str | None]:
+    """conelp with the chosen KKT solver; ``(None, note)`` on a rank defect.
+
+    When the sparse solver was chosen automatically and its run fails (status 'unknown'
+    or an exception inside cvxopt), the program is solved again with cvxopt's "qr" and
+    the note says why.
+    """
+    run = dict(settings)
+    if chosen == "sparse":
+        run.setdefault("refinement", SPARSE_KKT_REFINEMENT)
+    retry = chosen == "sparse" and automatic and dense_ok
+    start = time.perf_counter()
+    try:
+        res = _conelp(cvxopt, program, red, run, chosen, dense_ok=dense_ok)
+    except Exception as exc:  # noqa: BLE001 - the automatic choice failed: retry below
+        if not retry:
+            raise
+        failure = f"cvxopt failed with {type(exc).__name__}: {exc}"
+    else:
+        if res is None or not (retry and res["status"] == "unknown"):
+            return res, None
+        failure = f"cvxopt stopped with status 'unknown' after {res['iterations']} iterations"
+    spent = time.perf_counter() - start
+    res = _conelp(cvxopt, program, red, settings, None)
+    if res is not None:
+        res["solve_time"] += spent
+    return res, f"with the sparse KKT solver {failure}; rerun with cvxopt's 'qr'"
 
 
 def _rank_error(program: ConicProgram) -> ConicSolution:

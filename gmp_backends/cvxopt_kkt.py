@@ -132,7 +132,6 @@ class SparseSchurKKT:
         G = sp.csr_matrix(G)
         self.m = G.shape[1]
         self.nlq = dims["l"] + sum(dims["q"])
-        self.dims = dims
         self.G_lq = G[:self.nlq].toarray() if self.nlq else None
         self.blocks: list[_Block] = []
         offset = self.nlq
