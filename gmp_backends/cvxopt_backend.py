@@ -262,10 +262,12 @@ def _dense_kkt_bytes(program: ConicProgram) -> float:
 
 
 def _sparse_kkt_bytes(program: ConicProgram) -> float:
-    """Memory of :class:`SparseSchurKKT`: two ``m x m`` matrices and the block chunks."""
+    """Memory of :class:`SparseSchurKKT`: the Schur complement, its reduced copy and
+    Cholesky factor, a transformed copy when equality rows need a QR (four ``m x m``
+    matrices at most), and the block chunks."""
     from .cvxopt_kkt import CHUNK_ENTRIES
 
-    return 8.0 * (2 * program.n_vars ** 2 + (program.n_ineq + program.n_eq) * program.n_vars
+    return 8.0 * (4 * program.n_vars ** 2 + (program.n_ineq + program.n_eq) * program.n_vars
                   + 3 * CHUNK_ENTRIES)
 
 
