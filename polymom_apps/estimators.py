@@ -17,11 +17,22 @@ import numpy as np
 
 from gmp import ModelError
 
+from .em import em_linear_regressions
 from .empirical import is_dask_array
 from .estimate import DEFAULT_METHOD, estimate
 from .models import gaussian_1d, gaussian_nd, linear_regression
 
 __all__ = ["PolymomGaussianMixture", "PolymomLinearRegressionMixture"]
+
+REFINE = (None, "em")
+
+
+def _check_refine(refine, X) -> None:
+    if refine not in REFINE:
+        raise ModelError(f"refine must be None or 'em', got {refine!r}")
+    if refine == "em" and is_dask_array(X):
+        raise ModelError("refine='em' needs the data in memory (EM passes over it at every iteration); "
+                         "pass a numpy array, or fit without refine")
 
 
 class _Base:
@@ -58,6 +69,12 @@ class PolymomGaussianMixture(_Base):
     method : {"robust", "exact"}
     backend : str or Backend, optional
     random_state : int or None
+    refine : {None, "em"}
+        ``"em"``: after Polymom, run EM (scikit-learn's ``GaussianMixture``, one start
+        from the Polymom estimate, ``tol=1e-7``) to the nearby likelihood maximum: the
+        "Poly + EM" column of [WCL15, Table 3]. Needs scikit-learn
+        (``pip install "gmp-moments[mixtures]"``) and in-memory data. EM does not know
+        ``constraints``.
 
     Attributes
     ----------
@@ -65,20 +82,26 @@ class PolymomGaussianMixture(_Base):
     means_ : ndarray of shape (n_components, n_features)
     covariances_ : ndarray of shape (n_components,) ("spherical") or (n_components, n_features)
     converged_ : bool
+        Polymom succeeded (and, with ``refine="em"``, EM converged).
     result_ : EstimateResult
+        Polymom's estimate (before the refinement).
+    em_ : sklearn.mixture.GaussianMixture or None
+        The refinement (``refine="em"``).
     n_features_in_ : int
     """
 
-    _param_names = ("n_components", "covariance_type", "constraints", "method", "backend", "random_state")
+    _param_names = ("n_components", "covariance_type", "constraints", "method", "backend", "random_state",
+                    "refine")
 
     def __init__(self, n_components: int = 1, *, covariance_type: str = "spherical", constraints=None,
-                 method: str = DEFAULT_METHOD, backend=None, random_state=None):
+                 method: str = DEFAULT_METHOD, backend=None, random_state=None, refine=None):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.constraints = constraints
         self.method = method
         self.backend = backend
         self.random_state = random_state
+        self.refine = refine
 
     def make_spec(self, n_features: int):
         """The model spec used for ``n_features`` columns (1-d: ``max(6, 3K - 1)`` moments)."""
@@ -94,6 +117,7 @@ class PolymomGaussianMixture(_Base):
             X = np.asarray(X, dtype=float)
         if X.ndim != 2:
             raise ModelError(f"X must be a 2-d array of shape (n_samples, n_features), got shape {np.shape(X)}")
+        _check_refine(self.refine, X)
         D = X.shape[1]
         spec = self.make_spec(D)
         cons = () if self.constraints is None else self.constraints
@@ -101,7 +125,7 @@ class PolymomGaussianMixture(_Base):
             cons = cons(spec.parameters)
         res = estimate(spec, X, self.n_components, constraints=cons, backend=self.backend,
                        method=self.method, random_state=self.random_state)
-        self.spec_, self.result_, self.n_features_in_ = spec, res, D
+        self.spec_, self.result_, self.n_features_in_, self.em_ = spec, res, D, None
         self.converged_ = bool(res.success)
         K = int(self.n_components)
         if not res.success:
@@ -124,7 +148,25 @@ class PolymomGaussianMixture(_Base):
             warnings.warn(
                 "an estimated variance is not positive; add non-negativity constraints "
                 "(polymom_apps.constraints.nonnegative) or use more data", RuntimeWarning, stacklevel=2)
+        if self.refine == "em":
+            self._refine_em(np.asarray(X, dtype=float))
         return self
+
+    def _refine_em(self, X: np.ndarray) -> None:
+        from sklearn.mixture import GaussianMixture
+
+        cov = "spherical" if self.covariance_type == "spherical" else "diag"
+        var = np.maximum(self.covariances_ if cov == "spherical" else self._variances(), 1e-6)
+        gm = GaussianMixture(int(self.n_components), covariance_type=cov, tol=1e-7, max_iter=10_000,
+                             means_init=self.means_, weights_init=self.weights_ / self.weights_.sum(),
+                             precisions_init=1.0 / var, random_state=self.random_state)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a non-converged EM is reported in converged_
+            gm.fit(X)
+        self.em_ = gm
+        self.weights_, self.means_ = gm.weights_.copy(), gm.means_.copy()
+        self.covariances_ = gm.covariances_.copy()
+        self.converged_ = bool(gm.converged_)
 
     def _variances(self) -> np.ndarray:
         v = self.covariances_
@@ -163,24 +205,34 @@ class PolymomLinearRegressionMixture(_Base):
     noise_std : float or None
         Known noise standard deviation; None estimates a noise variance per component.
     method, backend, random_state : see :class:`PolymomGaussianMixture`
+    refine : {None, "em"}
+        ``"em"``: after Polymom, run EM (:func:`polymom_apps.em.em_linear_regressions`,
+        one start from the Polymom estimate, ``tol=1e-7``) to the nearby likelihood
+        maximum ("Poly + EM"). Needs in-memory data.
 
     Attributes
     ----------
     coef_ : ndarray of shape (n_components, n_features)
     noise_variance_ : ndarray of shape (n_components,)
     weights_ : ndarray of shape (n_components,)
+    converged_ : bool
+        Polymom succeeded (and, with ``refine="em"``, EM converged).
     result_ : EstimateResult
+        Polymom's estimate (before the refinement).
+    em_ : RegressionEM or None
+        The refinement (``refine="em"``).
     """
 
-    _param_names = ("n_components", "noise_std", "method", "backend", "random_state")
+    _param_names = ("n_components", "noise_std", "method", "backend", "random_state", "refine")
 
     def __init__(self, n_components: int = 2, *, noise_std: float | None = None, method: str = DEFAULT_METHOD,
-                 backend=None, random_state=None):
+                 backend=None, random_state=None, refine=None):
         self.n_components = n_components
         self.noise_std = noise_std
         self.method = method
         self.backend = backend
         self.random_state = random_state
+        self.refine = refine
 
     def fit(self, X, y):
         """Estimate from ``X`` (n_samples, n_features) and ``y`` (n_samples,): numpy or dask arrays."""
@@ -194,12 +246,13 @@ class PolymomLinearRegressionMixture(_Base):
         if X.ndim != 2 or X.shape[0] != y.shape[0]:
             raise ModelError(
                 f"X must have shape (n_samples, n_features) and y shape (n_samples,), got {X.shape} and {y.shape}")
+        _check_refine(self.refine, X)
         D = X.shape[1]
         spec = linear_regression(D, self.noise_std)
         Z = da.concatenate([X, y[:, None]], axis=1) if lazy else np.column_stack([X, y])
         res = estimate(spec, Z, self.n_components, backend=self.backend,
                        method=self.method, random_state=self.random_state)
-        self.result_, self.n_features_in_, self.converged_ = res, D, bool(res.success)
+        self.result_, self.n_features_in_, self.converged_, self.em_ = res, D, bool(res.success), None
         K = int(self.n_components)
         if not res.success:
             warnings.warn(f"Polymom did not produce {K} components ({res.message}); attributes are NaN. Try "
@@ -211,4 +264,10 @@ class PolymomLinearRegressionMixture(_Base):
         self.weights_ = res.weights.copy()
         self.noise_variance_ = (res.params[:, D].copy() if self.noise_std is None
                                 else np.full(K, float(self.noise_std) ** 2))
+        if self.refine == "em":
+            fit = em_linear_regressions(X, y, K, noise_std=self.noise_std,
+                                        init=(self.coef_, self.weights_, np.maximum(self.noise_variance_, 1e-10)))
+            self.em_, self.converged_ = fit, bool(fit.converged)
+            self.coef_, self.weights_ = fit.coef.copy(), fit.weights.copy()
+            self.noise_variance_ = fit.noise_variance.copy()
         return self

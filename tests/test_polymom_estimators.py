@@ -67,3 +67,44 @@ def test_constrained_gaussian_mixture_in_data_units():
     gm = PolymomGaussianMixture(2, covariance_type="diag", constraints=lambda p: [p[0] + p[1] == 1]).fit(X)
     np.testing.assert_allclose(gm.means_.sum(axis=1), 1.0, atol=1e-6)
     assert max_relative_error(np.column_stack([gm.means_, gm.covariances_]), np.column_stack([M, V]))[0] < 0.05
+
+
+def test_linear_regression_refine_em_is_em_from_the_polymom_estimate():
+    from polymom_apps.em import em_linear_regressions
+
+    rng = np.random.default_rng(7)
+    W = np.array([[1.0, -0.5], [-0.8, 0.9]])
+    Z = sample_linear_regressions(W, np.array([0.25, 0.25]), np.array([0.45, 0.55]), 10_000, rng)
+    X, y = Z[:, :2], Z[:, 2]
+    poly = PolymomLinearRegressionMixture(2, noise_std=0.5).fit(X, y)
+    ref = PolymomLinearRegressionMixture(2, noise_std=0.5, refine="em").fit(X, y)
+    # the same Polymom estimate underneath, then EM started from it
+    np.testing.assert_array_equal(ref.result_.params, poly.result_.params)
+    em = em_linear_regressions(X, y, 2, noise_std=0.5, init=(poly.coef_, poly.weights_))
+    np.testing.assert_allclose(ref.coef_, em.coef, rtol=1e-12)
+    assert ref.converged_ and ref.em_.converged and ref.em_.history[-1] >= ref.em_.history[0]
+    assert max_relative_error(ref.coef_, W)[0] < 0.05
+    assert ref.get_params()["refine"] == "em"
+
+
+def test_gaussian_refine_em_reaches_a_likelihood_at_least_polymoms():
+    pytest.importorskip("sklearn")
+    rng = np.random.default_rng(8)
+    M, V, w = np.array([[-1.0, 0.0], [1.0, 0.5]]), np.array([[1.0, 1.0], [0.6, 0.6]]), np.array([0.5, 0.5])
+    X = sample_gaussians(M, V, w, 20_000, rng)
+    poly = PolymomGaussianMixture(2, covariance_type="spherical", random_state=0).fit(X)
+    ref = PolymomGaussianMixture(2, covariance_type="spherical", random_state=0, refine="em").fit(X)
+    assert ref.em_ is not None and ref.converged_
+    assert ref.score(X) >= poly.score(X) - 1e-9      # EM never lowers the likelihood of its start
+    np.testing.assert_allclose(ref.score(X), ref.em_.score(X), rtol=1e-10)
+    order = np.argsort(ref.means_[:, 0])
+    np.testing.assert_allclose(ref.means_[order], M, atol=0.1)
+
+
+def test_refine_misuse_is_named():
+    X = np.random.default_rng(0).standard_normal((200, 2))
+    with pytest.raises(gmp.ModelError, match="refine must be None or 'em', got 'kmeans'"):
+        PolymomGaussianMixture(2, refine="kmeans").fit(X)
+    da = pytest.importorskip("dask.array")
+    with pytest.raises(gmp.ModelError, match="refine='em' needs the data in memory"):
+        PolymomLinearRegressionMixture(2, noise_std=0.5, refine="em").fit(da.from_array(X), da.from_array(X[:, 0]))
