@@ -22,11 +22,11 @@ seed 0)::
   ``timings["solve"]`` (validation, conversion and presolve included).
 * Solves predicted to take longer than ``--max-solve-seconds`` are not
   started ("skipped"). The prediction is ``SOLVE_COST * m**2 * N**2`` seconds
-  (``m`` moments, ``N`` moment-matrix side: cvxopt forms the ``m x m`` Schur
-  complement from ``N x N`` blocks each iteration), calibrated on a 2-core
-  Xeon; with the default 60 s it starts solves up to ``N ~ 130``,
-  ``m ~ 3000``. A size whose prediction exceeds that of a solve that timed
-  out is skipped too.
+  (``m`` moments, ``N`` moment-matrix side: cvxopt's own KKT solver forms the
+  ``m x m`` Schur complement from dense ``N x N`` blocks each iteration),
+  calibrated on a 2-core Xeon, or ``SPARSE_SOLVE_COST * (m N**3 + m**3)`` for
+  the programs on which the backend uses its sparse KKT solver. A size whose
+  prediction exceeds that of a solve that timed out is skipped too.
 
 A second table times the build (and cvxopt solve) of every problem of the
 test library ``gmp.testing.PROBLEMS`` at its certifying order (target < 10 ms
@@ -70,6 +70,10 @@ from gmp.monomials import count
 # iterations), fitted on n=10,r=2 / n=6,r=3 / n=15,r=2 (0.36e-9 .. 1e-9):
 # the lower end, so the prediction errs towards trying (the timeout still holds).
 SOLVE_COST = 4e-10
+# Seconds per unit of m * N**3 + m**3 for the sparse Schur-complement KKT solver the
+# backend picks for large programs (gmp_backends.cvxopt_kkt): fitted on n=12,r=2 and
+# n=14,r=2 (5.3e-10 .. 8.1e-10, 2026-12-02, AMD EPYC), the lower end again.
+SPARSE_SOLVE_COST = 5e-10
 SEED = 0
 SOLVE_REPEATS = 3  # solves are repeated (best kept) only while they total < 1 s
 BUILD_TARGET_10_3 = 0.5  # seconds, n=10, r=3
@@ -242,8 +246,14 @@ class Row:
         return self.build / self.solve.seconds
 
 
-def predicted_solve_seconds(n_moments: int, side: int) -> float:
-    return SOLVE_COST * float(n_moments) ** 2 * float(side) ** 2
+def predicted_solve_seconds(program) -> float:
+    """The cvxopt backend's solve time, for the KKT solver it will choose."""
+    from gmp_backends.cvxopt_backend import SPARSE_KKT_MIN_WORK, dense_kkt_work
+
+    m, side = float(program.n_vars), float(max(program.psd_dims))
+    if dense_kkt_work(program) >= SPARSE_KKT_MIN_WORK:
+        return SPARSE_SOLVE_COST * (m * side ** 3 + m ** 3)
+    return SOLVE_COST * m ** 2 * side ** 2
 
 
 def _fmt_s(t: float) -> str:
@@ -316,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         side = count(n, r)
         row = Row([str(n), str(r)], side, program.psd_dims, program.n_vars, program.n_eq, build, f"n={n} r={r}")
         if not args.no_solve:
-            pred = predicted_solve_seconds(program.n_vars, side)
+            pred = predicted_solve_seconds(program)
             if pred > args.max_solve_seconds or pred >= timed_out_at:
                 row.solve = SolveOutcome(text=f"skipped (~{pred:.0f} s predicted)")
             else:
