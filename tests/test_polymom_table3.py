@@ -1,0 +1,21 @@
+"""The Table 3 script runs end to end on one small model per cell (the full table is a bench)."""
+import re
+
+import pytest
+
+pytest.importorskip("sklearn")
+
+from polymom_apps.experiments import table3  # noqa: E402
+
+CELL = r"(\d+\.\d\d)/(\d+\.\d\d) +(\d+\.\d\d)s"
+
+
+@pytest.mark.parametrize("row", ["lin. reg.", "3-view", "spherical"])
+def test_one_cell_per_row_prints_all_four_columns(row, capsys):
+    table3.main(["--models", "1", "--rows", row, "--max-T", "1e4", "--min-T", "1e4"])
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith(row)]
+    assert len(lines) == 1, lines
+    cells = re.findall(CELL, lines[0])
+    assert len(cells) == 4, lines[0]          # EM-default, EM-conv, Poly, Poly+EM
+    poly_err, poly_em_err = float(cells[2][0]), float(cells[3][0])
+    assert poly_err < 0.5 and poly_em_err < 0.5   # one model at T = 1e4: the truth is near
