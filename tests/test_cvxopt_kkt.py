@@ -6,6 +6,8 @@ scaling, and the published optima of the problem library.
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 cvxopt = pytest.importorskip("cvxopt")
 from cvxopt import matrix, misc  # noqa: E402
@@ -194,3 +196,24 @@ def test_conformance_suite_with_the_sparse_kkt_solver():
 
     report = run_conformance("cvxopt", options={"tol": 1e-7, "extra": {"kktsolver": "sparse"}})
     assert report.ok, report
+
+
+@settings(max_examples=40, deadline=None)
+@given(nl=st.integers(0, 3), qd=st.lists(st.integers(2, 4), max_size=2), sd=st.lists(st.integers(1, 6), min_size=1, max_size=3),
+       extra_m=st.integers(0, 6), p=st.integers(0, 3), density=st.floats(0.3, 1.0), seed=st.integers(0, 2**31 - 1))
+def test_property_solution_equals_cvxopt_qr(nl, qd, sd, extra_m, p, density, seed):
+    rng = np.random.default_rng(seed)
+    m = p + 1 + extra_m
+    G, A, dims, W, point = _random_kkt(rng, nl, qd, sd, m, p, density=density)
+    # cvxopt's own solver, the reference, needs rank([G; A]) = m and rank(A) = p
+    assume(np.linalg.matrix_rank(np.vstack([G, A])) == m and (p == 0 or np.linalg.matrix_rank(A) == p))
+    ref = misc.kkt_qr(matrix(G), dims, matrix(A, (p, m)))(W)
+    mine = SparseSchurKKT(sp.csr_matrix(G), dims, sp.csr_matrix(A) if p else None)(W)
+    bx, by, bz = rng.standard_normal(m), rng.standard_normal(p), point()
+    out = []
+    for solve in (ref, mine):
+        x, y, z = matrix(bx), matrix(by, (p, 1)), matrix(bz)
+        solve(x, y, z)
+        out.append([np.array(v).ravel() for v in (x, y, z)])
+    for got, want in zip(out[1], out[0]):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(want).max(initial=0.0)))
