@@ -35,8 +35,12 @@ from .empirical import check_data
 
 __all__ = ["RegressionEM", "em_linear_regressions"]
 
-#: Floor for a component's noise variance and weight (a component that empties stays defined).
+#: Floor for a component's weight (a component that empties stays defined).
 MIN_VARIANCE = 1e-10
+#: Floor for an estimated noise variance, relative to ``var(y)`` (as scikit-learn's
+#: ``reg_covar``): without it a component that collapses onto a few samples has an
+#: unbounded likelihood and would win the choice among random starts.
+REG_VARIANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ def _log_joint(X, y, coef, weights, var):
     return np.log(weights) - 0.5 * np.log(2 * np.pi * var) - 0.5 * resid ** 2 / var
 
 
-def _m_step(X, y, R, known_var):
+def _m_step(X, y, R, known_var, floor=MIN_VARIANCE):
     Nk = R.sum(axis=0)                                                # (K,)
     weights = np.maximum(Nk / X.shape[0], MIN_VARIANCE)
     weights /= weights.sum()
@@ -76,11 +80,11 @@ def _m_step(X, y, R, known_var):
         var = np.full(R.shape[1], known_var)
     else:
         resid2 = (y[:, None] - X @ coef.T) ** 2
-        var = np.maximum((R * resid2).sum(axis=0) / np.maximum(Nk, MIN_VARIANCE), MIN_VARIANCE)
+        var = np.maximum((R * resid2).sum(axis=0) / np.maximum(Nk, MIN_VARIANCE), floor)
     return coef, weights, var
 
 
-def _run(X, y, coef, weights, var, known_var, tol, max_iter):
+def _run(X, y, coef, weights, var, known_var, tol, max_iter, floor):
     """EM from one start: M-steps until the mean log-likelihood gains less than ``tol``."""
     history, converged, n_iter = [], False, 0
     while True:
@@ -94,7 +98,7 @@ def _run(X, y, coef, weights, var, known_var, tol, max_iter):
             break
         if n_iter == max_iter:
             break
-        coef, weights, var = _m_step(X, y, R / total, known_var)
+        coef, weights, var = _m_step(X, y, R / total, known_var, floor)
         n_iter += 1
     return coef, weights, var, history[-1], n_iter, converged, np.array(history)
 
@@ -132,6 +136,7 @@ def em_linear_regressions(X, y, n_components: int, *, noise_std: float | None = 
     K = int(n_components)
     known_var = None if noise_std is None else float(noise_std) ** 2
     rng = np.random.default_rng(random_state)
+    floor = max(MIN_VARIANCE, REG_VARIANCE * float(np.var(y)))
     starts = []
     if init is not None:
         coef0 = np.asarray(init[0], float).reshape(K, D)
@@ -143,7 +148,7 @@ def em_linear_regressions(X, y, n_components: int, *, noise_std: float | None = 
         if known_var is not None:
             v0 = np.full(K, known_var)
         elif len(init) > 2:
-            v0 = np.maximum(np.asarray(init[2], float).reshape(K), MIN_VARIANCE)
+            v0 = np.maximum(np.asarray(init[2], float).reshape(K), floor)
         else:
             v0 = np.full(K, np.var(y - X @ np.linalg.lstsq(X, y, rcond=None)[0]))
         starts.append((coef0, w0, v0))
@@ -158,7 +163,7 @@ def em_linear_regressions(X, y, n_components: int, *, noise_std: float | None = 
             starts.append((coef0, np.full(K, 1.0 / K), np.full(K, known_var if known_var else v_ols)))
     best = None
     for coef, weights, var in starts:
-        out = _run(X, y, coef, weights, var, known_var, tol, max_iter)
+        out = _run(X, y, coef, weights, var, known_var, tol, max_iter, floor)
         if best is None or out[3] > best[3]:
             best = out
     coef, weights, var, ll, it, conv, hist = best

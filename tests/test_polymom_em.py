@@ -83,3 +83,15 @@ def test_bad_data_names_the_row():
     X, y, _ = _data(100)
     with pytest.raises(ModelError, match=re.escape("X has 100 rows but y has 99")):
         em_linear_regressions(X, y[:99], 2)
+
+
+def test_a_collapsing_component_keeps_a_variance_floor():
+    # component 0 starts as the exact fit through two samples, with a tiny variance:
+    # without a floor its likelihood is unbounded and EM drives the variance to ~0
+    X, y, _ = _data(400, seed=6)
+    w01 = np.linalg.solve(X[:2], y[:2])
+    w_ols = np.linalg.lstsq(X, y, rcond=None)[0]
+    fit = em_linear_regressions(X, y, 2, init=(np.stack([w01, w_ols]), [0.01, 0.99], [1e-14, 1.0]), max_iter=200)
+    floor = 1e-6 * np.var(y)
+    assert fit.noise_variance.min() >= floor * (1 - 1e-9)
+    assert np.isfinite(fit.log_likelihood)
