@@ -168,11 +168,9 @@ class SparseSchurKKT:
         self.fallbacks = 0
         self.switched = False
         self.rcond = 1.0
-        self.factorizations = 0
 
     # -- cvxopt interface ------------------------------------------------------
     def __call__(self, W: dict):
-        self.factorizations += 1
         if self.switched:
             self.fallbacks += 1
             return self.fallback(W)

@@ -35,8 +35,9 @@ from .empirical import check_data
 
 __all__ = ["RegressionEM", "em_linear_regressions"]
 
-#: Floor for a component's weight (a component that empties stays defined).
-MIN_VARIANCE = 1e-10
+#: Floor for a component's weight and sample count (a component that empties stays
+#: defined), and the smallest noise-variance floor.
+TINY = 1e-10
 #: Floor for an estimated noise variance, relative to ``var(y)`` (as scikit-learn's
 #: ``reg_covar``): without it a component that collapses onto a few samples has an
 #: unbounded likelihood and would win the choice among random starts.
@@ -68,9 +69,9 @@ def _log_joint(X, y, coef, weights, var):
     return np.log(weights) - 0.5 * np.log(2 * np.pi * var) - 0.5 * resid ** 2 / var
 
 
-def _m_step(X, y, R, known_var, floor=MIN_VARIANCE):
+def _m_step(X, y, R, known_var, floor):
     Nk = R.sum(axis=0)                                                # (K,)
-    weights = np.maximum(Nk / X.shape[0], MIN_VARIANCE)
+    weights = np.maximum(Nk / X.shape[0], TINY)
     weights /= weights.sum()
     XtRX = np.stack([(X * R[:, k:k + 1]).T @ X for k in range(R.shape[1])])   # (K, D, D)
     XtRy = (R * y[:, None]).T @ X                                     # (K, D)
@@ -80,7 +81,7 @@ def _m_step(X, y, R, known_var, floor=MIN_VARIANCE):
         var = np.full(R.shape[1], known_var)
     else:
         resid2 = (y[:, None] - X @ coef.T) ** 2
-        var = np.maximum((R * resid2).sum(axis=0) / np.maximum(Nk, MIN_VARIANCE), floor)
+        var = np.maximum((R * resid2).sum(axis=0) / np.maximum(Nk, TINY), floor)
     return coef, weights, var
 
 
@@ -136,14 +137,14 @@ def em_linear_regressions(X, y, n_components: int, *, noise_std: float | None = 
     K = int(n_components)
     known_var = None if noise_std is None else float(noise_std) ** 2
     rng = np.random.default_rng(random_state)
-    floor = max(MIN_VARIANCE, REG_VARIANCE * float(np.var(y)))
+    floor = max(TINY, REG_VARIANCE * float(np.var(y)))
     starts = []
     if init is not None:
         coef0 = np.asarray(init[0], float).reshape(K, D)
         w0 = np.asarray(init[1], float).reshape(K)
         if np.any(w0 < 0) or not np.isfinite(coef0).all():
             raise ModelError("init: coef must be finite and weights non-negative")
-        w0 = np.maximum(w0, MIN_VARIANCE)
+        w0 = np.maximum(w0, TINY)
         w0 = w0 / w0.sum()
         if known_var is not None:
             v0 = np.full(K, known_var)

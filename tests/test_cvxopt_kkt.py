@@ -50,6 +50,13 @@ def _random_kkt(rng, nl, qd, sd, m, p, density=1.0):
     return G, A, dims, W, point
 
 
+def _solve(solve, bx, by, bz):
+    """Run one KKT ``solve`` on copies of the right-hand side; ``[ux, uy, W uz]`` as arrays."""
+    x, y, z = matrix(bx), matrix(by, (len(by), 1)), matrix(bz)
+    solve(x, y, z)
+    return [np.array(v).ravel() for v in (x, y, z)]
+
+
 @pytest.mark.parametrize("nl, qd, sd, m, p", [
     (0, [], [4], 6, 0),
     (0, [], [5], 9, 3),
@@ -62,11 +69,7 @@ def test_solution_equals_cvxopt_qr_on_random_kkt_systems(nl, qd, sd, m, p):
     ref = misc.kkt_qr(matrix(G), dims, matrix(A, (p, m)))(W)
     mine = SparseSchurKKT(sp.csr_matrix(G), dims, sp.csr_matrix(A) if p else None)(W)
     bx, by, bz = rng.standard_normal(m), rng.standard_normal(p), point()
-    out = []
-    for solve in (ref, mine):
-        x, y, z = matrix(bx), matrix(by, (p, 1)), matrix(bz)
-        solve(x, y, z)
-        out.append([np.array(v).ravel() for v in (x, y, z)])
+    out = [_solve(ref, bx, by, bz), _solve(mine, bx, by, bz)]
     for got, want in zip(out[1], out[0]):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
     # the strict upper triangles of z are left as they came, like cvxopt's solvers
@@ -158,11 +161,7 @@ def test_rows_that_fix_single_variables_take_the_selection_path():
     assert kkt._fixed is not None and not hasattr(kkt, "_qr")
     ref = misc.kkt_qr(matrix(G), dims, matrix(A))(W)
     bx, by, bz = rng.standard_normal(m), rng.standard_normal(p), point()
-    out = []
-    for solve in (ref, kkt(W)):
-        x, y, z = matrix(bx), matrix(by), matrix(bz)
-        solve(x, y, z)
-        out.append([np.array(v).ravel() for v in (x, y, z)])
+    out = [_solve(ref, bx, by, bz), _solve(kkt(W), bx, by, bz)]
     for got, want in zip(out[1], out[0]):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
 
@@ -210,10 +209,6 @@ def test_property_solution_equals_cvxopt_qr(nl, qd, sd, extra_m, p, density, see
     ref = misc.kkt_qr(matrix(G), dims, matrix(A, (p, m)))(W)
     mine = SparseSchurKKT(sp.csr_matrix(G), dims, sp.csr_matrix(A) if p else None)(W)
     bx, by, bz = rng.standard_normal(m), rng.standard_normal(p), point()
-    out = []
-    for solve in (ref, mine):
-        x, y, z = matrix(bx), matrix(by, (p, 1)), matrix(bz)
-        solve(x, y, z)
-        out.append([np.array(v).ravel() for v in (x, y, z)])
+    out = [_solve(ref, bx, by, bz), _solve(mine, bx, by, bz)]
     for got, want in zip(out[1], out[0]):
         np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(want).max(initial=0.0)))
