@@ -1,4 +1,13 @@
-"""EM for mixtures of linear regressions: the likelihood baseline (and refinement) for Polymom.
+"""EM for the likelihood baselines and the "Poly + EM" refinement of Polymom.
+
+* :func:`em_linear_regressions` -- mixtures of linear regressions (scikit-learn has none).
+* :func:`em_gaussian_mixture` -- spherical or diagonal Gaussian mixtures started from given
+  parameters, optionally with each component's mean on an affine subspace ``A mu = b``
+  (the parameter constraint of Table 3's "constrained" row, which scikit-learn's EM
+  cannot keep).
+
+Mixtures of linear regressions
+------------------------------
 
 Model: ``y = x . w_k + e``, ``e ~ N(0, s_k^2)``, component ``k`` with probability
 ``pi_k``. scikit-learn has no such estimator, so Table 3's linear-regression row needs
@@ -33,7 +42,7 @@ from gmp import ModelError
 
 from .empirical import check_data
 
-__all__ = ["RegressionEM", "em_linear_regressions"]
+__all__ = ["GaussianEM", "RegressionEM", "em_gaussian_mixture", "em_linear_regressions"]
 
 #: Floor for a component's weight and sample count (a component that empties stays
 #: defined), and the smallest noise-variance floor.
@@ -85,23 +94,37 @@ def _m_step(X, y, R, known_var, floor):
     return coef, weights, var
 
 
-def _run(X, y, coef, weights, var, known_var, tol, max_iter, floor):
-    """EM from one start: M-steps until the mean log-likelihood gains less than ``tol``."""
-    history, converged, n_iter = [], False, 0
+def _iterate(log_joint, m_step, params, tol, max_iter):
+    """EM from ``params``: M-steps until the mean log-likelihood per sample changes by less
+    than ``tol`` (scikit-learn's rule) or ``max_iter`` M-steps were taken.
+
+    ``log_joint(*params)`` is ``log pi_k + log p(x_i | component k)`` of shape (T, K);
+    ``m_step(R, params)`` the new parameters from responsibilities ``R`` (rows sum to 1).
+    Returns ``(params, n_iter, converged, history)``; ``history[-1]`` is the mean
+    log-likelihood at the returned ``params``.
+    """
+    history, n_iter = [], 0
     while True:
-        L = _log_joint(X, y, coef, weights, var)
+        L = log_joint(*params)
         top = L.max(axis=1, keepdims=True)
         R = np.exp(L - top)
         total = R.sum(axis=1, keepdims=True)
-        history.append(float(np.mean(top + np.log(total))))       # log-sum-exp per sample
-        if n_iter and history[-1] - history[-2] < tol:
-            converged = True
-            break
+        history.append(float(np.mean(top[:, 0] + np.log(total[:, 0]))))   # log-sum-exp per sample
+        if n_iter and abs(history[-1] - history[-2]) < tol:
+            return params, n_iter, True, np.array(history)
         if n_iter == max_iter:
-            break
-        coef, weights, var = _m_step(X, y, R / total, known_var, floor)
+            return params, n_iter, False, np.array(history)
+        R /= total
+        params = m_step(R, params)
         n_iter += 1
-    return coef, weights, var, history[-1], n_iter, converged, np.array(history)
+
+
+def _run(X, y, coef, weights, var, known_var, tol, max_iter, floor):
+    """Regression EM from one start."""
+    (coef, weights, var), n_iter, converged, history = _iterate(
+        lambda c, w, v: _log_joint(X, y, c, w, v), lambda R, _: _m_step(X, y, R, known_var, floor),
+        (coef, weights, var), tol, max_iter)
+    return coef, weights, var, history[-1], n_iter, converged, history
 
 
 def em_linear_regressions(X, y, n_components: int, *, noise_std: float | None = None, init=None,
@@ -169,3 +192,125 @@ def em_linear_regressions(X, y, n_components: int, *, noise_std: float | None = 
             best = out
     coef, weights, var, ll, it, conv, hist = best
     return RegressionEM(coef, weights, var, ll, it, conv, hist)
+
+
+# -- Gaussian mixtures --------------------------------------------------------------------------------------------
+#: Added to every estimated variance, as scikit-learn's ``GaussianMixture(reg_covar=1e-6)``.
+REG_COVAR = 1e-6
+
+
+@dataclass(frozen=True)
+class GaussianEM:
+    """Result of :func:`em_gaussian_mixture`.
+
+    means : (K, D); variances : (K,) for "spherical", (K, D) for "diag"; weights : (K,);
+    log_likelihood : mean log-likelihood per sample at the end; n_iter, converged,
+    history : as :class:`RegressionEM`; constraint_residual : ``max |A mu_k - b|`` at the
+    end (0.0 without constraints).
+    """
+
+    means: np.ndarray
+    variances: np.ndarray
+    weights: np.ndarray
+    log_likelihood: float
+    n_iter: int
+    converged: bool
+    history: np.ndarray
+    constraint_residual: float = 0.0
+
+
+def _gauss_log_joint(X, X2, means, V, weights):
+    """``log pi_k + log N(x_i; mu_k, diag V_k)`` for all i, k; ``V`` of shape (K, D)."""
+    P = 1.0 / V
+    quad = X2 @ P.T - 2.0 * X @ (means * P).T + np.sum(means ** 2 * P, axis=1)
+    return np.log(weights) - 0.5 * (quad + np.sum(np.log(2 * np.pi * V), axis=1))
+
+
+def _project_means(xbar, V, A, b):
+    """Each row of ``xbar`` moved to ``A mu = b`` in the metric ``diag(1 / V_k)``: the
+    maximizer of the expected log-likelihood over the means at fixed variances."""
+    if A is None:
+        return xbar
+    out = np.empty_like(xbar)
+    for k in range(xbar.shape[0]):  # K small systems of size rank(A)
+        AV = A * V[k]
+        out[k] = xbar[k] - AV.T @ np.linalg.lstsq(AV @ A.T, A @ xbar[k] - b, rcond=None)[0]
+    return out
+
+
+def em_gaussian_mixture(X, init, *, covariance_type: str = "diag", mean_constraint=None, tol: float = 1e-7,
+                        max_iter: int = 10_000, reg_covar: float = REG_COVAR) -> GaussianEM:
+    """EM for a Gaussian mixture with spherical or diagonal covariances, from a given start.
+
+    Parameters
+    ----------
+    X : array (T, D)
+    init : tuple ``(means, variances, weights)``
+        Start, e.g. a Polymom estimate: means (K, D); variances (K,) or (K, D)
+        (floored at ``reg_covar``); weights (K,), non-negative.
+    covariance_type : {"spherical", "diag"}
+    mean_constraint : tuple ``(A, b)`` or None
+        Every component's mean satisfies ``A @ mu_k == b`` (A of shape (c, D)). The
+        M-step for the means is then the projection of the weighted sample mean onto
+        that subspace in the metric of the current variances (for "spherical" this is
+        the exact maximizer; for "diag" it is the conditional maximizer of an ECM step,
+        so the likelihood still never decreases). The start is projected too.
+    tol, max_iter : stopping rule (change of the mean log-likelihood per sample, as scikit-learn).
+    reg_covar : added to every estimated variance (scikit-learn's default).
+
+    Without ``mean_constraint`` this is the iteration of scikit-learn's ``GaussianMixture``
+    from ``means_init``, ``precisions_init``, ``weights_init``.
+    """
+    X = check_data(X, None, what="X", min_samples=2)
+    T, D = X.shape
+    if covariance_type not in ("spherical", "diag"):
+        raise ModelError(f"covariance_type must be 'spherical' or 'diag', got {covariance_type!r}")
+    if not (isinstance(init, (tuple, list)) and len(init) == 3):
+        raise ModelError("init must be a tuple (means, variances, weights)")
+    means = np.array(init[0], dtype=float, ndmin=2)
+    K = means.shape[0]
+    if means.shape != (K, D) or not np.isfinite(means).all():
+        raise ModelError(f"init means must be a finite array of shape (K, {D}), got shape {means.shape}")
+    vshape = (K,) if covariance_type == "spherical" else (K, D)
+    try:
+        var = np.broadcast_to(np.asarray(init[1], dtype=float), vshape).copy()
+    except ValueError:
+        raise ModelError(f"init variances must have shape {vshape} for covariance_type="
+                         f"{covariance_type!r}, got {np.shape(init[1])}") from None
+    weights = np.asarray(init[2], dtype=float).ravel()
+    if weights.shape != (K,) or np.any(weights < 0) or not np.isfinite(weights).all() or weights.sum() <= 0:
+        raise ModelError(f"init weights must be {K} non-negative numbers with a positive sum, got {init[2]!r}")
+    if not np.isfinite(var).all():
+        raise ModelError("init variances must be finite")
+    if not tol > 0 or max_iter < 1 or not reg_covar >= 0:
+        raise ModelError(f"need tol > 0, max_iter >= 1 and reg_covar >= 0; got {tol}, {max_iter}, {reg_covar}")
+    A = b = None
+    if mean_constraint is not None:
+        A = np.array(mean_constraint[0], dtype=float, ndmin=2)
+        b = np.asarray(mean_constraint[1], dtype=float).ravel()
+        if A.shape[1] != D or b.shape != (A.shape[0],) or not (np.isfinite(A).all() and np.isfinite(b).all()):
+            raise ModelError(f"mean_constraint must be (A, b) with A of shape (c, {D}) and b of shape (c,), "
+                             f"finite; got shapes {A.shape} and {b.shape}")
+    floor = max(reg_covar, TINY)
+    var = np.maximum(var, floor)
+    weights = np.maximum(weights / weights.sum(), TINY)
+    V = var[:, None] * np.ones(D) if covariance_type == "spherical" else var
+    means = _project_means(means, V, A, b)
+    X2 = X * X
+
+    def m_step(R, params):
+        means, V, _ = params
+        Nk = np.maximum(R.sum(axis=0), TINY)                          # (K,)
+        weights = np.maximum(Nk / T, TINY)
+        xbar = (R.T @ X) / Nk[:, None]
+        means = _project_means(xbar, V, A, b)
+        # E_r[(x - mu)^2] per coordinate = E_r[x^2] - 2 mu xbar + mu^2 (mu need not be xbar)
+        Vd = np.maximum((R.T @ X2) / Nk[:, None] - 2.0 * means * xbar + means ** 2 + reg_covar, floor)
+        V = np.repeat(Vd.mean(axis=1, keepdims=True), D, axis=1) if covariance_type == "spherical" else Vd
+        return means, V, weights / weights.sum()
+
+    (means, V, weights), n_iter, converged, history = _iterate(
+        lambda m, V, w: _gauss_log_joint(X, X2, m, V, w), m_step, (means, V, weights), tol, max_iter)
+    resid = 0.0 if A is None else float(np.max(np.abs(means @ A.T - b)))
+    variances = V[:, 0].copy() if covariance_type == "spherical" else V.copy()
+    return GaussianEM(means, variances, weights, history[-1], n_iter, converged, history, resid)

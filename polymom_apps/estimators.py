@@ -17,12 +17,13 @@ import numpy as np
 
 from gmp import ModelError
 
-from .em import em_linear_regressions
+from .constraints import split_constraints
+from .em import em_gaussian_mixture, em_linear_regressions
 from .empirical import is_dask_array
 from .estimate import DEFAULT_METHOD, estimate
 from .models import gaussian_1d, gaussian_nd, linear_regression
 
-__all__ = ["PolymomGaussianMixture", "PolymomLinearRegressionMixture"]
+__all__ = ["PolymomGaussianMixture", "PolymomLinearRegressionMixture", "em_mean_constraints"]
 
 REFINE = (None, "em")
 
@@ -55,6 +56,40 @@ class _Base:
         return f"{type(self).__name__}({args})"
 
 
+def em_mean_constraints(constraints, parameters, D: int):
+    """``(A, b)`` of the constraints EM can keep: linear equalities in the means.
+
+    ``parameters`` are the Gaussian spec's (means ``xi1..xiD`` first, then variances).
+    Lower bounds ``var >= b`` with ``b <= 0`` hold for EM's positive variances and are
+    dropped silently; every other constraint (polynomial, on variances, :class:`Tied`)
+    gives a ``UserWarning`` naming it: the refined estimate may violate it. None when
+    nothing is kept.
+    """
+    support, tied = split_constraints(constraints)
+    rows, rhs, dropped = [], [], [repr(t.param) + " tied across components" for t in tied]
+    for c in support:
+        exps, coefs = c.expr.terms_in(parameters)
+        deg = exps.sum(axis=1)
+        const = float(coefs[deg == 0].sum())
+        lin = deg == 1
+        var_col = np.argmax(exps[lin], axis=1) if lin.any() else np.zeros(0, int)
+        if np.all(deg <= 1) and c.kind == "==" and np.all(var_col < D) and lin.any():
+            a = np.zeros(D)
+            np.add.at(a, var_col, coefs[lin])
+            rows.append(a)
+            rhs.append(-const)
+        elif (np.all(deg <= 1) and c.kind == ">=" and lin.sum() == 1 and var_col[0] >= D
+              and coefs[lin][0] > 0 and const >= 0):
+            continue  # a_v var + const >= 0 with const >= 0: var > 0 implies it
+        else:
+            dropped.append(repr(c))
+    if dropped:
+        warnings.warn(
+            f"refine='em' keeps only linear equalities in the means; the refined estimate may violate: "
+            f"{'; '.join(dropped)}. Fit without refine to keep them", UserWarning, stacklevel=4)
+    return (np.array(rows), np.array(rhs)) if rows else None
+
+
 class PolymomGaussianMixture(_Base):
     """Gaussian mixture estimated by Polymom (method of moments as a GMP) [WCL15].
 
@@ -70,11 +105,14 @@ class PolymomGaussianMixture(_Base):
     backend : str or Backend, optional
     random_state : int or None
     refine : {None, "em"}
-        ``"em"``: after Polymom, run EM (scikit-learn's ``GaussianMixture``, one start
-        from the Polymom estimate, ``tol=1e-7``) to the nearby likelihood maximum: the
-        "Poly + EM" column of [WCL15, Table 3]. Needs scikit-learn
-        (``pip install "gmp-moments[mixtures]"``) and in-memory data. EM does not know
-        ``constraints``.
+        ``"em"``: after Polymom, run EM (:func:`polymom_apps.em.em_gaussian_mixture`, the
+        iteration of scikit-learn's ``GaussianMixture``, one start from the Polymom
+        estimate, ``tol=1e-7``) to the nearby likelihood maximum: the "Poly + EM" column
+        of [WCL15, Table 3]. Needs in-memory data. EM keeps the ``constraints`` that are
+        linear equalities in the means (``xi1 + xi2 == 1``: each M-step projects the
+        means onto them) and lower bounds ``var >= b`` with ``b <= 0`` (EM's variances are
+        positive); for any other constraint it warns that the refined estimate may
+        violate it.
 
     Attributes
     ----------
@@ -85,8 +123,9 @@ class PolymomGaussianMixture(_Base):
         Polymom succeeded (and, with ``refine="em"``, EM converged).
     result_ : EstimateResult
         Polymom's estimate (before the refinement).
-    em_ : sklearn.mixture.GaussianMixture or None
-        The refinement (``refine="em"``).
+    em_ : polymom_apps.em.GaussianEM or None
+        The refinement (``refine="em"``): its log-likelihood history, iterations, and the
+        residual of the mean constraints it kept.
     n_features_in_ : int
     """
 
@@ -149,24 +188,19 @@ class PolymomGaussianMixture(_Base):
                 "an estimated variance is not positive; add non-negativity constraints "
                 "(polymom_apps.constraints.nonnegative) or use more data", RuntimeWarning, stacklevel=2)
         if self.refine == "em":
-            self._refine_em(np.asarray(X, dtype=float))
+            self._refine_em(np.asarray(X, dtype=float), cons, spec.parameters)
         return self
 
-    def _refine_em(self, X: np.ndarray) -> None:
-        from sklearn.mixture import GaussianMixture
-
-        cov = "spherical" if self.covariance_type == "spherical" else "diag"
-        var = np.maximum(self.covariances_ if cov == "spherical" else self._variances(), 1e-6)
-        gm = GaussianMixture(int(self.n_components), covariance_type=cov, tol=1e-7, max_iter=10_000,
-                             means_init=self.means_, weights_init=self.weights_ / self.weights_.sum(),
-                             precisions_init=1.0 / var, random_state=self.random_state)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a non-converged EM is reported in converged_
-            gm.fit(X)
-        self.em_ = gm
-        self.weights_, self.means_ = gm.weights_.copy(), gm.means_.copy()
-        self.covariances_ = gm.covariances_.copy()
-        self.converged_ = bool(gm.converged_)
+    def _refine_em(self, X: np.ndarray, constraints, parameters) -> None:
+        D = self.n_features_in_
+        cov = self.covariance_type
+        mean_constraint = em_mean_constraints(constraints, parameters, D)
+        fit = em_gaussian_mixture(X, (self.means_, self.covariances_, self.weights_), covariance_type=cov,
+                                  mean_constraint=mean_constraint)
+        self.em_ = fit
+        self.weights_, self.means_ = fit.weights.copy(), fit.means.copy()
+        self.covariances_ = fit.variances.copy()
+        self.converged_ = bool(fit.converged)
 
     def _variances(self) -> np.ndarray:
         v = self.covariances_
