@@ -32,6 +32,12 @@ A second table times the build (and cvxopt solve) of every problem of the
 test library ``gmp.testing.PROBLEMS`` at its certifying order (target < 10 ms
 each).
 
+With ``--trace``, a third table times the build only of the Polymom-style
+``trace`` family of ``bench/backends.py`` (no objective: trace of ``M_r``, one
+moment constraint ``L(x^a) = m_a`` per monomial of degree ``1..2r-1``): the
+programs with the most moment constraints, thousands of them (their solve times
+per backend are in the Backends section of docs/benchmarks.md).
+
 Targets checked at the end: n=10, r=3 (286 x 286 moment matrix, 8008
 moments) builds in < 0.5 s; the build never takes more than 10 % of the
 solve; every test-library problem builds in < 10 ms.
@@ -290,6 +296,25 @@ def environment() -> str:
     )
 
 
+TRACE_RUNGS = [(2, n) for n in (4, 6, 8, 10, 12, 15, 20, 25, 30, 35)] + [(3, n) for n in (4, 6, 8, 10, 12, 14)]
+
+
+def print_trace_family(repeats: int, markdown: bool) -> None:
+    """Build times of the ``trace`` rungs of bench/backends.py (build only)."""
+    from backends import trace_problem
+
+    rows = []
+    for r, n in TRACE_RUNGS:
+        problem = trace_problem(n, r)
+        build, program = time_build(problem, r, repeats if count(n, 2 * r) < 20_000 else 1)
+        rows.append([str(n), str(r), str(program.n_vars), str(len(problem.constraints)), _fmt_s(build)])
+        if not markdown:
+            print(f"  trace n={n:2d} r={r} moments={program.n_vars:6d} build={_fmt_s(build):>10}", file=sys.stderr,
+                  flush=True)
+    print("\n## The trace family of bench/backends.py (build only)\n")
+    print(render(["n", "r", "moments", "moment constraints", "build"], rows, markdown))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--nmax", type=int, default=20, help="largest number of variables (default 20)")
@@ -300,12 +325,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-solve", action="store_true", help="time the builds only")
     ap.add_argument("--repeats", type=int, default=3, help="timed builds per size, best kept (default 3)")
     ap.add_argument("--markdown", action="store_true", help="print markdown tables (for docs/benchmarks.md)")
+    ap.add_argument("--trace", action="store_true",
+                    help="also time the build of bench/backends.py's trace family (many moment constraints)")
     args = ap.parse_args(argv)
 
     cmd = "python bench/relaxation_build.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
     full = (f"python bench/relaxation_build.py --nmax {args.nmax} --rmax {args.rmax} "
             f"--max-moments {args.max_moments} --max-solve-seconds {args.max_solve_seconds:g} "
-            f"--repeats {args.repeats}" + (" --no-solve" if args.no_solve else "") + (" --markdown" if args.markdown else ""))
+            f"--repeats {args.repeats}" + (" --no-solve" if args.no_solve else "") + (" --markdown" if args.markdown else "")
+            + (" --trace" if args.trace else ""))
     print(f"# reproduce: {cmd.strip()}")
     print(f"#   (all settings: {full})")
     print(f"# {environment()}")
@@ -372,6 +400,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print("\n## The test library (gmp.testing.PROBLEMS)\n")
     print(render(headers2, table2, args.markdown))
+
+    if args.trace:
+        print_trace_family(args.repeats, args.markdown)
 
     # -- targets -------------------------------------------------------------------
     print("\n## Targets\n")

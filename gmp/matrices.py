@@ -35,7 +35,7 @@ def half_degree(deg: int) -> int:
     return -(-int(deg) // 2)
 
 
-def _csc(data: np.ndarray, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csc_matrix:
+def csc_from_triplets(data: np.ndarray, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csc_matrix:
     """One CSC construction from triplets (duplicates summed), no intermediate COO object."""
     order = np.lexsort((rows, cols))
     rows, cols, data = rows[order], cols[order], data[order]
@@ -66,7 +66,7 @@ def moment_coefficients(n: int, r: int, n_moments: int | None = None, offset: in
     n_moments = count(n, 2 * r) if n_moments is None else n_moments
     n_cols = offset + n_moments if n_cols is None else n_cols
     cols = sum_index_table(B, B)[0].ravel(order="F") + offset
-    return _csc(np.ones(N * N), np.arange(N * N), cols, (N * N, n_cols))
+    return csc_from_triplets(np.ones(N * N), np.arange(N * N), cols, (N * N, n_cols))
 
 
 def localizing_coefficients(
@@ -95,7 +95,7 @@ def localizing_coefficients(
     cols = table.transpose(0, 2, 1).reshape(T, N * N).ravel() + offset  # column-major per term
     rows = np.tile(np.arange(N * N), T)
     data = np.repeat(g_coefs, N * N)
-    return _csc(data, rows, cols, (N * N, n_cols)), np.zeros(N * N), N
+    return csc_from_triplets(data, rows, cols, (N * N, n_cols)), np.zeros(N * N), N
 
 
 def localizing_equalities(
@@ -113,7 +113,7 @@ def localizing_equalities(
     cols = index(A[:, None, :] + h_exps[None, :, :]) + offset  # (K, T)
     rows = np.repeat(np.arange(K), h_exps.shape[0])
     data = np.tile(h_coefs, K)
-    return _csc(data, rows, cols.ravel(), (K, n_cols)).tocsr()
+    return csc_from_triplets(data, rows, cols.ravel(), (K, n_cols)).tocsr()
 
 
 def riesz_row(exps: np.ndarray, coefs: np.ndarray, n_moments: int) -> np.ndarray:

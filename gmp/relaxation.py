@@ -26,9 +26,10 @@ import scipy.sparse as sp
 
 from .conic import ConicProgram, ConicSolution, PSDBlock
 from .errors import OrderError
-from .matrices import half_degree, localizing_coefficients, localizing_equalities, moment_coefficients, riesz_row, trace_vector
+from .matrices import (csc_from_triplets, half_degree, localizing_coefficients, localizing_equalities,
+                       moment_coefficients, riesz_row, trace_vector)
 from .moments import MomentSequence
-from .monomials import count
+from .monomials import count, index
 from .problem import GMP, Measure
 
 __all__ = ["RelaxationMap", "build_relaxation", "check_order"]
@@ -98,8 +99,8 @@ def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, Relaxation
     owners: list[tuple[int, str]] = []
     eq_rows: list[sp.spmatrix] = []
     eq_rhs: list[np.ndarray] = []
-    in_rows: list[np.ndarray] = []
-    in_rhs: list[float] = []
+    in_rows: list[sp.csr_matrix] = []
+    in_rhs: list[np.ndarray] = []
 
     for k, m in enumerate(measures):
         n = m.n_vars
@@ -129,14 +130,33 @@ def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, Relaxation
             row[offsets[k] : offsets[k + 1]] += riesz_row(e, c, sizes[k])
         return row
 
-    for c in problem.constraints:
-        row = expr_row(c.expr)
-        if c.kind == "==":
-            eq_rows.append(sp.csr_matrix(row))
-            eq_rhs.append(np.array([-c.expr.const]))
-        else:  # row @ y + const >= 0  <=>  -row @ y <= const
-            in_rows.append(-row)
-            in_rhs.append(c.expr.const)
+    # moment constraints: the terms of all of them gathered per measure, one index() call
+    # each, then one sparse matrix per kind (no dense row per constraint)
+    cons = problem.constraints
+    if cons:
+        is_eq = np.array([c.kind == "==" for c in cons], dtype=bool)
+        row_in_kind = np.where(is_eq, np.cumsum(is_eq) - 1, np.cumsum(~is_eq) - 1)
+        per_measure: list[list[tuple[int, np.ndarray, np.ndarray]]] = [[] for _ in measures]
+        for i, c in enumerate(cons):
+            for _, (m, p) in c.expr.terms.items():
+                per_measure[problem.measure_index(m)].append((i, *p.terms_in(m.variables)))
+        con_i, cols, vals = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
+        for k, items in enumerate(per_measure):
+            if items:
+                con_i.append(np.repeat([t[0] for t in items], [t[2].size for t in items]))
+                cols.append(index(np.concatenate([t[1] for t in items])) + offsets[k])
+                vals.append(np.concatenate([t[2] for t in items]))
+        con_i, cols, vals = np.concatenate(con_i), np.concatenate(cols), np.concatenate(vals)
+        consts = np.array([c.expr.const for c in cons])
+        for kind_eq, rows_out, rhs_out in ((True, eq_rows, eq_rhs), (False, in_rows, in_rhs)):
+            n_kind = int(np.sum(is_eq == kind_eq))
+            if n_kind:
+                sel = is_eq[con_i] == kind_eq
+                # == rows: row @ y == -const; >= rows: row @ y + const >= 0  <=>  -row @ y <= const
+                sgn = 1.0 if kind_eq else -1.0
+                A = csc_from_triplets(sgn * vals[sel], row_in_kind[con_i[sel]], cols[sel], (n_kind, n_total))
+                rows_out.append(A.tocsr())
+                rhs_out.append(-consts[is_eq] if kind_eq else consts[~is_eq])
 
     sense = problem.objective.sense
     sign = 1.0 if sense == "min" else -1.0
@@ -147,10 +167,10 @@ def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, Relaxation
         cvec = sign * expr_row(problem.objective.expr)
         c0 = sign * problem.objective.expr.const
 
-    A_eq = sp.vstack(eq_rows, format="csr") if eq_rows else None
+    A_eq = (eq_rows[0] if len(eq_rows) == 1 else sp.vstack(eq_rows, format="csr")) if eq_rows else None
     b_eq = np.concatenate(eq_rhs) if eq_rhs else None
-    A_in = sp.csr_matrix(np.vstack(in_rows)) if in_rows else None
-    b_in = np.array(in_rhs) if in_rhs else None
+    A_in = in_rows[0] if in_rows else None
+    b_in = in_rhs[0] if in_rhs else None
     names = tuple(
         f"{m.name}[{i}]" for m in measures for i in range(count(m.n_vars, 2 * r))
     ) if n_total <= 5000 else None
