@@ -325,13 +325,22 @@ def _sort_vars(vars_: tuple[Variable, ...], exps: np.ndarray) -> tuple[tuple[Var
 
 
 def _combine(exps: np.ndarray, coefs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    if exps.shape[0] == 0:
-        return exps, coefs
-    uniq, inv = np.unique(exps, axis=0, return_inverse=True)
-    summed = np.zeros(uniq.shape[0])
-    np.add.at(summed, inv.ravel(), coefs)
-    keep = summed != 0.0
-    return np.ascontiguousarray(uniq[keep]), summed[keep]
+    """Rows sorted lexicographically (ascending), equal rows summed, zero terms dropped.
+
+    One ``lexsort`` and a ``reduceat``; ``np.unique(axis=0)`` gives the same order at
+    about 10x the cost on the small arrays of a single polynomial.
+    """
+    if exps.shape[0] > 1:
+        order = np.lexsort(exps.T[::-1]) if exps.shape[1] else np.arange(exps.shape[0])
+        exps, coefs = exps[order], coefs[order]
+        new = np.empty(exps.shape[0], dtype=bool)
+        new[0] = True
+        new[1:] = (exps[1:] != exps[:-1]).any(axis=1)
+        if not new.all():
+            starts = np.flatnonzero(new)
+            exps, coefs = exps[starts], np.add.reduceat(coefs, starts)
+    keep = coefs != 0.0
+    return np.ascontiguousarray(exps[keep]), coefs[keep]
 
 
 def _drop_unused(vars_: tuple[Variable, ...], exps: np.ndarray) -> tuple[tuple[Variable, ...], np.ndarray]:

@@ -137,9 +137,18 @@ def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, Relaxation
         is_eq = np.array([c.kind == "==" for c in cons], dtype=bool)
         row_in_kind = np.where(is_eq, np.cumsum(is_eq) - 1, np.cumsum(~is_eq) - 1)
         per_measure: list[list[tuple[int, np.ndarray, np.ndarray]]] = [[] for _ in measures]
+        # column of each variable in its measure (Measure.E guarantees membership)
+        pos = [{id(v): j for j, v in enumerate(m.variables)} for m in measures]
         for i, c in enumerate(cons):
             for _, (m, p) in c.expr.terms.items():
-                per_measure[problem.measure_index(m)].append((i, *p.terms_in(m.variables)))
+                k = problem.measure_index(m)
+                try:
+                    e = np.zeros((p.coefs.size, m.n_vars), dtype=np.int64)
+                    if p.vars:
+                        e[:, [pos[k][id(v)] for v in p.vars]] = p.exps
+                except KeyError:  # a foreign variable: terms_in raises the error that names it
+                    e = p.terms_in(m.variables)[0]
+                per_measure[k].append((i, e, p.coefs))
         con_i, cols, vals = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
         for k, items in enumerate(per_measure):
             if items:
