@@ -87,6 +87,51 @@ def check_order(problem: GMP, order: object) -> int:
     return r
 
 
+def _moment_constraint_rows(problem: GMP, offsets: np.ndarray, n_total: int):
+    """``(A_eq, b_eq, A_in, b_in)`` of the moment constraints, None for a kind without rows.
+
+    ``==`` rows: ``row @ y == -const``; ``>=`` rows: ``row @ y + const >= 0``, stored as
+    ``-row @ y <= const``. The terms of all constraints are gathered per measure, indexed
+    with one :func:`~gmp.monomials.index` call each, and assembled as one sparse matrix
+    per kind (no dense row per constraint: Polymom-style problems have thousands).
+    """
+    cons = problem.constraints
+    if not cons:
+        return None, None, None, None
+    measures = problem.measures
+    is_eq = np.array([c.kind == "==" for c in cons], dtype=bool)
+    row_in_kind = np.where(is_eq, np.cumsum(is_eq) - 1, np.cumsum(~is_eq) - 1)
+    per_measure: list[list[tuple[int, np.ndarray, np.ndarray]]] = [[] for _ in measures]
+    pos = [{id(v): j for j, v in enumerate(m.variables)} for m in measures]  # column of each variable
+    for i, c in enumerate(cons):
+        for _, (m, p) in c.expr.terms.items():
+            k = problem.measure_index(m)
+            try:
+                e = np.zeros((p.coefs.size, m.n_vars), dtype=np.int64)
+                if p.vars:
+                    e[:, [pos[k][id(v)] for v in p.vars]] = p.exps
+            except KeyError:  # a foreign variable: terms_in raises the error that names it
+                e = p.terms_in(m.variables)[0]
+            per_measure[k].append((i, e, p.coefs))
+    con_i, cols, vals = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
+    for k, items in enumerate(per_measure):
+        if items:
+            con_i.append(np.repeat([t[0] for t in items], [t[2].size for t in items]))
+            cols.append(index(np.concatenate([t[1] for t in items])) + offsets[k])
+            vals.append(np.concatenate([t[2] for t in items]))
+    con_i, cols, vals = np.concatenate(con_i), np.concatenate(cols), np.concatenate(vals)
+    consts = np.array([c.expr.const for c in cons])
+    out: list = []
+    for kind_eq, sgn, rhs in ((True, 1.0, -consts[is_eq]), (False, -1.0, consts[~is_eq])):
+        if rhs.size:
+            sel = is_eq[con_i] == kind_eq
+            A = csc_from_triplets(sgn * vals[sel], row_in_kind[con_i[sel]], cols[sel], (rhs.size, n_total))
+            out += [A.tocsr(), rhs]
+        else:
+            out += [None, None]
+    return tuple(out)
+
+
 def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, RelaxationMap]:
     """Assemble the order-``order`` moment relaxation as a :class:`ConicProgram`."""
     r = check_order(problem, order)
@@ -99,8 +144,6 @@ def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, Relaxation
     owners: list[tuple[int, str]] = []
     eq_rows: list[sp.spmatrix] = []
     eq_rhs: list[np.ndarray] = []
-    in_rows: list[sp.csr_matrix] = []
-    in_rhs: list[np.ndarray] = []
 
     for k, m in enumerate(measures):
         n = m.n_vars
@@ -130,42 +173,10 @@ def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, Relaxation
             row[offsets[k] : offsets[k + 1]] += riesz_row(e, c, sizes[k])
         return row
 
-    # moment constraints: the terms of all of them gathered per measure, one index() call
-    # each, then one sparse matrix per kind (no dense row per constraint)
-    cons = problem.constraints
-    if cons:
-        is_eq = np.array([c.kind == "==" for c in cons], dtype=bool)
-        row_in_kind = np.where(is_eq, np.cumsum(is_eq) - 1, np.cumsum(~is_eq) - 1)
-        per_measure: list[list[tuple[int, np.ndarray, np.ndarray]]] = [[] for _ in measures]
-        # column of each variable in its measure (Measure.E guarantees membership)
-        pos = [{id(v): j for j, v in enumerate(m.variables)} for m in measures]
-        for i, c in enumerate(cons):
-            for _, (m, p) in c.expr.terms.items():
-                k = problem.measure_index(m)
-                try:
-                    e = np.zeros((p.coefs.size, m.n_vars), dtype=np.int64)
-                    if p.vars:
-                        e[:, [pos[k][id(v)] for v in p.vars]] = p.exps
-                except KeyError:  # a foreign variable: terms_in raises the error that names it
-                    e = p.terms_in(m.variables)[0]
-                per_measure[k].append((i, e, p.coefs))
-        con_i, cols, vals = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
-        for k, items in enumerate(per_measure):
-            if items:
-                con_i.append(np.repeat([t[0] for t in items], [t[2].size for t in items]))
-                cols.append(index(np.concatenate([t[1] for t in items])) + offsets[k])
-                vals.append(np.concatenate([t[2] for t in items]))
-        con_i, cols, vals = np.concatenate(con_i), np.concatenate(cols), np.concatenate(vals)
-        consts = np.array([c.expr.const for c in cons])
-        for kind_eq, rows_out, rhs_out in ((True, eq_rows, eq_rhs), (False, in_rows, in_rhs)):
-            n_kind = int(np.sum(is_eq == kind_eq))
-            if n_kind:
-                sel = is_eq[con_i] == kind_eq
-                # == rows: row @ y == -const; >= rows: row @ y + const >= 0  <=>  -row @ y <= const
-                sgn = 1.0 if kind_eq else -1.0
-                A = csc_from_triplets(sgn * vals[sel], row_in_kind[con_i[sel]], cols[sel], (n_kind, n_total))
-                rows_out.append(A.tocsr())
-                rhs_out.append(-consts[is_eq] if kind_eq else consts[~is_eq])
+    A_mc_eq, b_mc_eq, A_in, b_in = _moment_constraint_rows(problem, offsets, n_total)
+    if A_mc_eq is not None:
+        eq_rows.append(A_mc_eq)
+        eq_rhs.append(b_mc_eq)
 
     sense = problem.objective.sense
     sign = 1.0 if sense == "min" else -1.0
@@ -178,8 +189,6 @@ def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, Relaxation
 
     A_eq = (eq_rows[0] if len(eq_rows) == 1 else sp.vstack(eq_rows, format="csr")) if eq_rows else None
     b_eq = np.concatenate(eq_rhs) if eq_rhs else None
-    A_in = in_rows[0] if in_rows else None
-    b_in = in_rhs[0] if in_rhs else None
     names = tuple(
         f"{m.name}[{i}]" for m in measures for i in range(count(m.n_vars, 2 * r))
     ) if n_total <= 5000 else None
