@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import gmp
 from gmp import ModelError, variables
@@ -84,3 +85,29 @@ def test_from_sympy_round_trip():
         gmp.from_sympy(sympy.sin(a), {a: x})
     with pytest.raises(ModelError, match=r"convert it with gmp.from_sympy"):
         x + a
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 4).flatmap(lambda n: st.tuples(
+    st.just(n),
+    st.lists(st.tuples(st.lists(st.integers(0, 3), min_size=n, max_size=n),
+                       st.sampled_from([-2.0, -1.0, 0.0, 0.5, 1.0, 3.0])), max_size=12))))
+def test_canonical_form_sums_equal_terms_in_lexicographic_order(case):
+    # independent truth: a dict from exponent tuple to summed coefficient, zeros dropped
+    n, terms = case
+    vs = gmp.variables("v", n) if n > 1 else ((gmp.variables("v"),) if n == 1 else ())
+    exps = np.array([e for e, _ in terms], dtype=np.int64).reshape(len(terms), n)
+    coefs = np.array([c for _, c in terms])
+    p = gmp.Polynomial([v.vars[0] for v in vs], exps, coefs)
+    want: dict = {}
+    for e, c in terms:
+        want[tuple(e)] = want.get(tuple(e), 0.0) + c
+    want = {e: c for e, c in want.items() if c != 0.0}
+    got_exps, got_coefs = p.terms_in(vs) if n else (np.zeros((p.n_terms, 0), int), p.coefs)
+    got = {tuple(int(a) for a in e): c for e, c in zip(got_exps, got_coefs)}
+    assert got.keys() == want.keys()
+    for e in want:
+        assert got[e] == pytest.approx(want[e], abs=1e-12)
+    # stored rows strictly increasing in lexicographic order (over the variables kept)
+    rows = [tuple(r) for r in p.exps.tolist()]
+    assert rows == sorted(set(rows))
