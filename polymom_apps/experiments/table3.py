@@ -37,6 +37,7 @@ import numpy as np
 
 from polymom_apps import estimate
 from polymom_apps.em import em_gaussian_mixture
+from polymom_apps.estimators import em_mean_constraints
 from polymom_apps.experiments.synthetic import (max_relative_error, sample_gaussians, sample_linear_regressions,
                                                 sample_multiview)
 from polymom_apps.models import gaussian_nd, linear_regression, multiview
@@ -119,7 +120,7 @@ def run_gaussian(kind: str, T: int, n_models: int, seed: int, method: str, em: b
         means = res.params[:, :2]
         var = res.params[:, 2] if cov == "spherical" else res.params[:, 2:]
         t0 = time.perf_counter()
-        fit = _poly_em(X, cov, means, var, res.weights, ([[1.0, 1.0]], [1.0]) if kind == "constrained" else None)
+        fit = _poly_em(X, cov, means, var, res.weights, em_mean_constraints(cons, spec.parameters, 2))
         out["Poly+EM"][1].append(tp + time.perf_counter() - t0)
         out["Poly+EM"][0].append(max_relative_error(np.column_stack([fit.means, fit.variances]), truth)[0])
     return out
