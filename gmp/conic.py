@@ -31,6 +31,7 @@ and the dual objective is ``c0 - b_eq @ y - b_ineq @ z - sum_j <Z_j, mat(F0_j)>`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,15 @@ from .errors import ModelError
 from .status import Status
 
 __all__ = ["PSDBlock", "ConicProgram", "ConicSolution"]
+
+
+@lru_cache(maxsize=32)
+def _empty_rows(n: int) -> sp.csr_matrix:
+    """A shared, read-only ``0 x n`` CSR matrix (a program without rows of a kind)."""
+    m = sp.csr_matrix((np.zeros(0), np.zeros(0, np.int32), np.zeros(1, np.int32)), shape=(0, n))
+    for a in (m.data, m.indices, m.indptr):
+        a.setflags(write=False)
+    return m
 
 
 def _as_csr(a: Any, shape: tuple[int, int], what: str) -> sp.csr_matrix:
@@ -121,7 +131,7 @@ class ConicProgram:
         for A_name, b_name in (("A_eq", "b_eq"), ("A_ineq", "b_ineq")):
             A, b = getattr(self, A_name), getattr(self, b_name)
             if A is None:
-                A = sp.csr_matrix((0, n))
+                A = _empty_rows(n)
                 b = np.zeros(0)
             b = np.asarray(b, dtype=float).ravel()
             A = _as_csr(A, (b.size, n), A_name)

@@ -69,7 +69,7 @@ class Polynomial:
     coefs : ndarray of float, shape (n_terms,)
     """
 
-    __slots__ = ("vars", "exps", "coefs")
+    __slots__ = ("vars", "exps", "coefs", "_degree")
     __array_ufunc__ = None  # numpy scalars defer to our reflected operators
     __hash__ = None  # == builds a constraint
 
@@ -112,7 +112,11 @@ class Polynomial:
     @property
     def degree(self) -> int:
         """Total degree (0 for constants and for the zero polynomial)."""
-        return int(self.exps.sum(axis=1).max(initial=0))
+        try:
+            return self._degree
+        except AttributeError:  # computed once: the polynomial is immutable
+            object.__setattr__(self, "_degree", int(self.exps.sum(axis=1).max(initial=0)))
+            return self._degree
 
     @property
     def is_zero(self) -> bool:
@@ -132,6 +136,8 @@ class Polynomial:
         Raises :class:`ModelError` naming any variable of the polynomial that is
         not among ``variables``.
         """
+        if len(variables) == len(self.vars) and all(a is b for a, b in zip(variables, self.vars)):
+            return self.exps, self.coefs  # already in these variables (read-only arrays)
         vs = _as_variable_list(variables)
         pos = {id(v): k for k, v in enumerate(vs)}
         missing = [v.name for v in self.vars if id(v) not in pos]

@@ -22,12 +22,11 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from .conic import ConicProgram, ConicSolution, PSDBlock
 from .errors import OrderError
-from .matrices import (csc_from_triplets, half_degree, localizing_coefficients, localizing_equalities,
-                       moment_coefficients, riesz_row, trace_vector)
+from .matrices import (csr_from_triplets, half_degree, localizing_coefficients, localizing_equality_triplets,
+                       moment_coefficients, trace_vector)
 from .moments import MomentSequence
 from .monomials import count, index
 from .problem import GMP, Measure
@@ -68,36 +67,42 @@ def check_order(problem: GMP, order: object) -> int:
     if isinstance(order, bool) or not isinstance(order, numbers.Integral) or int(order) < 1:
         raise OrderError(f"order must be a positive integer or 'auto', got {order!r}")
     r = int(order)
-    # (label maker, degree): messages are formatted only for the offending item
-    items: list[tuple[object, int]] = []
+
+    def too_high(what: str, deg: int) -> OrderError:
+        need = half_degree(deg)
+        return OrderError(
+            f"order must be at least {need} for the {what} of degree {deg}, but got "
+            f"order={r}; pass order={need} or order='auto'"
+        )
+
+    # messages are formatted only for the offending item
     for m in problem.measures:
-        items += [((lambda g=g, m=m: f"support constraint {g} >= 0 of {m.name}"), g.degree) for g in m.inequalities]
-        items += [((lambda h=h, m=m: f"support constraint {h} == 0 of {m.name}"), h.degree) for h in m.equalities]
-    if problem.objective.expr is not None:
-        items.append(((lambda: "objective"), problem.objective.expr.degree))
-    items += [((lambda k=k: f"moment constraint {k}"), c.expr.degree) for k, c in enumerate(problem.constraints)]
-    for label, deg in items:
-        if deg > 2 * r:
-            what = label()
-            need = half_degree(deg)
-            raise OrderError(
-                f"order must be at least {need} for the {what} of degree {deg}, but got "
-                f"order={r}; pass order={need} or order='auto'"
-            )
+        for g in m.inequalities:
+            if g.degree > 2 * r:
+                raise too_high(f"support constraint {g} >= 0 of {m.name}", g.degree)
+        for h in m.equalities:
+            if h.degree > 2 * r:
+                raise too_high(f"support constraint {h} == 0 of {m.name}", h.degree)
+    if problem.objective.expr is not None and problem.objective.expr.degree > 2 * r:
+        raise too_high("objective", problem.objective.expr.degree)
+    for k, c in enumerate(problem.constraints):
+        if c.expr.degree > 2 * r:
+            raise too_high(f"moment constraint {k}", c.expr.degree)
     return r
 
 
-def _moment_constraint_rows(problem: GMP, offsets: np.ndarray, n_total: int):
-    """``(A_eq, b_eq, A_in, b_in)`` of the moment constraints, None for a kind without rows.
+def _moment_constraint_rows(problem: GMP, offsets: np.ndarray):
+    """Triplets ``((data, rows, cols), rhs)`` of the ``==`` and of the ``>=`` moment constraints.
 
     ``==`` rows: ``row @ y == -const``; ``>=`` rows: ``row @ y + const >= 0``, stored as
     ``-row @ y <= const``. The terms of all constraints are gathered per measure, indexed
-    with one :func:`~gmp.monomials.index` call each, and assembled as one sparse matrix
-    per kind (no dense row per constraint: Polymom-style problems have thousands).
+    with one :func:`~gmp.monomials.index` call each, and returned as triplets per kind,
+    for one sparse matrix each (no dense row per constraint: Polymom-style problems have
+    thousands).
     """
     cons = problem.constraints
     if not cons:
-        return None, None, None, None
+        return None, None
     measures = problem.measures
     is_eq = np.array([c.kind == "==" for c in cons], dtype=bool)
     row_in_kind = np.where(is_eq, np.cumsum(is_eq) - 1, np.cumsum(~is_eq) - 1)
@@ -106,12 +111,15 @@ def _moment_constraint_rows(problem: GMP, offsets: np.ndarray, n_total: int):
     for i, c in enumerate(cons):
         for _, (m, p) in c.expr.terms.items():
             k = problem.measure_index(m)
-            try:
-                e = np.zeros((p.coefs.size, m.n_vars), dtype=np.int64)
-                if p.vars:
-                    e[:, [pos[k][id(v)] for v in p.vars]] = p.exps
-            except KeyError:  # a foreign variable: terms_in raises the error that names it
-                e = p.terms_in(m.variables)[0]
+            if len(p.vars) == m.n_vars and all(a is b for a, b in zip(p.vars, m.variables)):
+                e = p.exps
+            else:
+                try:
+                    e = np.zeros((p.coefs.size, m.n_vars), dtype=np.int64)
+                    if p.vars:
+                        e[:, [pos[k][id(v)] for v in p.vars]] = p.exps
+                except KeyError:  # a foreign variable: terms_in raises the error that names it
+                    e = p.terms_in(m.variables)[0]
             per_measure[k].append((i, e, p.coefs))
     con_i, cols, vals = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
     for k, items in enumerate(per_measure):
@@ -125,10 +133,9 @@ def _moment_constraint_rows(problem: GMP, offsets: np.ndarray, n_total: int):
     for kind_eq, sgn, rhs in ((True, 1.0, -consts[is_eq]), (False, -1.0, consts[~is_eq])):
         if rhs.size:
             sel = is_eq[con_i] == kind_eq
-            A = csc_from_triplets(sgn * vals[sel], row_in_kind[con_i[sel]], cols[sel], (rhs.size, n_total))
-            out += [A.tocsr(), rhs]
+            out.append(((sgn * vals[sel], row_in_kind[con_i[sel]], cols[sel]), rhs))
         else:
-            out += [None, None]
+            out.append(None)
     return tuple(out)
 
 
@@ -137,18 +144,29 @@ def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, Relaxation
     r = check_order(problem, order)
     measures = problem.measures
     sizes = [count(m.n_vars, 2 * r) for m in measures]
-    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-    n_total = int(offsets[-1])
+    offsets = [0]
+    for size in sizes:
+        offsets.append(offsets[-1] + size)
+    n_total = offsets[-1]
 
     blocks: list[PSDBlock] = []
     owners: list[tuple[int, str]] = []
-    eq_rows: list[sp.spmatrix] = []
+    # equality rows of every kind, as triplets with their row offsets: one CSR at the end
+    eq_data: list[np.ndarray] = []
+    eq_i: list[np.ndarray] = []
+    eq_j: list[np.ndarray] = []
     eq_rhs: list[np.ndarray] = []
+
+    def add_eq(data, rows, cols, rhs) -> None:
+        eq_i.append(np.asarray(rows) + sum(b.size for b in eq_rhs))
+        eq_data.append(np.asarray(data, dtype=float))
+        eq_j.append(np.asarray(cols))
+        eq_rhs.append(np.asarray(rhs, dtype=float))
 
     for k, m in enumerate(measures):
         n = m.n_vars
         N = count(n, r)
-        place = dict(n_moments=sizes[k], offset=int(offsets[k]), n_cols=n_total)
+        place = dict(n_moments=sizes[k], offset=offsets[k], n_cols=n_total)
         blocks.append(PSDBlock(N, moment_coefficients(n, r, **place), np.zeros(N * N), f"M_{r}({m.name})"))
         owners.append((k, "moment"))
         for j, g in enumerate(m.inequalities):
@@ -158,25 +176,27 @@ def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, Relaxation
             owners.append((k, f"localizing g{j}"))
         for h in m.equalities:
             he, hc = h.terms_in(m.variables)
-            eq_rows.append(localizing_equalities(n, r, he, hc, **place))
-            eq_rhs.append(np.zeros(eq_rows[-1].shape[0]))
+            data, rows, cols, K = localizing_equality_triplets(n, r, he, hc, offset=offsets[k])
+            add_eq(data, rows, cols, np.zeros(K))
         mass = problem.mass_of(m)
         if mass is not None:
-            eq_rows.append(sp.csr_matrix(([1.0], ([0], [offsets[k]])), shape=(1, n_total)))
-            eq_rhs.append(np.array([mass]))
+            add_eq([1.0], [0], [offsets[k]], [mass])
 
     def expr_row(expr) -> np.ndarray:
-        row = np.zeros(n_total)
+        cols, vals = [np.zeros(0, np.int64)], [np.zeros(0)]
         for _, (m, p) in expr.terms.items():
             k = problem.measure_index(m)
-            e, c = p.terms_in(m.variables)
-            row[offsets[k] : offsets[k + 1]] += riesz_row(e, c, sizes[k])
-        return row
+            e, c = p.terms_in(m.variables)  # degree <= 2r: check_order
+            cols.append(index(e) + offsets[k])
+            vals.append(c)
+        return np.bincount(np.concatenate(cols), weights=np.concatenate(vals), minlength=n_total)
 
-    A_mc_eq, b_mc_eq, A_in, b_in = _moment_constraint_rows(problem, offsets, n_total)
-    if A_mc_eq is not None:
-        eq_rows.append(A_mc_eq)
-        eq_rhs.append(b_mc_eq)
+    mc_eq, mc_in = _moment_constraint_rows(problem, offsets)
+    if mc_eq is not None:
+        add_eq(*mc_eq[0], mc_eq[1])
+    A_in = b_in = None
+    if mc_in is not None:
+        A_in, b_in = csr_from_triplets(*mc_in[0], (mc_in[1].size, n_total)), mc_in[1]
 
     sense = problem.objective.sense
     sign = 1.0 if sense == "min" else -1.0
@@ -187,11 +207,17 @@ def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, Relaxation
         cvec = sign * expr_row(problem.objective.expr)
         c0 = sign * problem.objective.expr.const
 
-    A_eq = (eq_rows[0] if len(eq_rows) == 1 else sp.vstack(eq_rows, format="csr")) if eq_rows else None
-    b_eq = np.concatenate(eq_rhs) if eq_rhs else None
+    A_eq = b_eq = None
+    if eq_rhs:
+        b_eq = np.concatenate(eq_rhs)
+        if len(eq_rhs) == 1:
+            A_eq = csr_from_triplets(eq_data[0], eq_i[0], eq_j[0], (b_eq.size, n_total))
+        else:
+            A_eq = csr_from_triplets(np.concatenate(eq_data), np.concatenate(eq_i), np.concatenate(eq_j),
+                                     (b_eq.size, n_total))
     names = tuple(
         f"{m.name}[{i}]" for m in measures for i in range(count(m.n_vars, 2 * r))
     ) if n_total <= 5000 else None
     program = ConicProgram(cvec, c0, A_eq, b_eq, A_in, b_in, tuple(blocks), names)
-    rmap = RelaxationMap(problem, r, tuple(int(o) for o in offsets), sign, tuple(owners))
+    rmap = RelaxationMap(problem, r, tuple(offsets), sign, tuple(owners))
     return program, rmap

@@ -32,6 +32,23 @@ def test_index_inverts_basis(n, d, seed):
     rng = np.random.default_rng(seed)
     pick = rng.integers(0, len(B), size=20)
     assert (index(B[pick]) == pick).all()
+    # and the closed form that index uses beyond INDEX_RADIX_MAX_MONOMIALS
+    import gmp.monomials as gm
+
+    saved, gm.INDEX_RADIX_MAX_MONOMIALS = gm.INDEX_RADIX_MAX_MONOMIALS, 0
+    try:
+        assert (index(B[pick]) == pick).all()
+    finally:
+        gm.INDEX_RADIX_MAX_MONOMIALS = saved
+
+
+def test_index_of_a_large_basis_uses_the_closed_form():
+    # 30 variables, degree 4: C(34, 4) = 46376 monomials, radix table allowed; degree 5:
+    # 324632, beyond INDEX_RADIX_MAX_MONOMIALS. Both agree with the basis positions.
+    for d in (4, 5):
+        B = basis(30, d)
+        pick = np.random.default_rng(d).integers(0, len(B), size=200)
+        assert (index(B[pick]) == pick).all()
 
 
 @pytest.mark.parametrize("radix", [True, False], ids=["radix-keys", "closed-form"])
