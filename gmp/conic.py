@@ -147,7 +147,7 @@ class ConicProgram:
                     f"({blk.dim * blk.dim}, {n}) and F0 of size {blk.dim * blk.dim}, "
                     f"got {F.shape} and {F0.size}"
                 )
-            blocks.append(PSDBlock(blk.dim, F, F0, blk.name))
+            blocks.append(blk if (F is blk.F and F0 is blk.F0) else PSDBlock(blk.dim, F, F0, blk.name))
         object.__setattr__(self, "psd", tuple(blocks))
         if self.var_names is not None and len(self.var_names) != n:
             raise ModelError(f"var_names must have {n} entries, got {len(self.var_names)}")

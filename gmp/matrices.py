@@ -94,7 +94,8 @@ def csr_from_triplets(data: np.ndarray, rows: np.ndarray, cols: np.ndarray, shap
     return sp.csr_matrix(_compress(data, rows, cols, shape[0], shape[1]), shape=shape)
 
 
-def _freeze(m: sp.spmatrix) -> sp.spmatrix:
+def freeze(m: sp.spmatrix) -> sp.spmatrix:
+    """Make a compressed sparse matrix read-only in place (for matrices shared by a cache)."""
     for a in (m.data, m.indices, m.indptr):
         a.setflags(write=False)
     return m
@@ -108,7 +109,7 @@ MOMENT_CACHE_MAX_ENTRIES = 5000
 
 @lru_cache(maxsize=64)
 def _moment_coefficients_cached(n: int, r: int, n_moments: int, offset: int, n_cols: int) -> sp.csc_matrix:
-    return _freeze(_moment_coefficients(n, r, n_moments, offset, n_cols))
+    return freeze(_moment_coefficients(n, r, n_moments, offset, n_cols))
 
 
 def _moment_coefficients(n: int, r: int, n_moments: int, offset: int, n_cols: int) -> sp.csc_matrix:

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from .conic import ConicProgram, ConicSolution, PSDBlock
 from .errors import OrderError
-from .matrices import (csr_from_triplets, half_degree, localizing_coefficients, localizing_equality_triplets,
+from .matrices import (csr_from_triplets, freeze, half_degree, localizing_coefficients, localizing_equality_triplets,
                        moment_coefficients, trace_vector)
 from .moments import MomentSequence
 from .monomials import count, index
@@ -139,6 +140,13 @@ def _moment_constraint_rows(problem: GMP, offsets: np.ndarray):
     return tuple(out)
 
 
+@lru_cache(maxsize=64)
+def _mass_rows(cols: tuple[int, ...], n_total: int):
+    """Rows ``e_col^T``, one per fixed mass, as a read-only CSR matrix (built once per shape)."""
+    m = len(cols)
+    return freeze(csr_from_triplets(np.ones(m), np.arange(m), np.array(cols, dtype=np.int64), (m, n_total)))
+
+
 def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, RelaxationMap]:
     """Assemble the order-``order`` moment relaxation as a :class:`ConicProgram`."""
     r = check_order(problem, order)
@@ -156,6 +164,8 @@ def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, Relaxation
     eq_i: list[np.ndarray] = []
     eq_j: list[np.ndarray] = []
     eq_rhs: list[np.ndarray] = []
+
+    mass_cols: list[int] = []  # columns of the mass rows y_k[0] = mass_k
 
     def add_eq(data, rows, cols, rhs) -> None:
         eq_i.append(np.asarray(rows) + sum(b.size for b in eq_rhs))
@@ -181,6 +191,7 @@ def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, Relaxation
         mass = problem.mass_of(m)
         if mass is not None:
             add_eq([1.0], [0], [offsets[k]], [mass])
+            mass_cols.append(offsets[k])
 
     def expr_row(expr) -> np.ndarray:
         cols, vals = [np.zeros(0, np.int64)], [np.zeros(0)]
@@ -210,7 +221,9 @@ def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, Relaxation
     A_eq = b_eq = None
     if eq_rhs:
         b_eq = np.concatenate(eq_rhs)
-        if len(eq_rhs) == 1:
+        if len(mass_cols) == len(eq_rhs):  # mass rows only (e.g. every polynomial optimization
+            A_eq = _mass_rows(tuple(mass_cols), n_total)  # without equalities): shared, read-only
+        elif len(eq_rhs) == 1:
             A_eq = csr_from_triplets(eq_data[0], eq_i[0], eq_j[0], (b_eq.size, n_total))
         else:
             A_eq = csr_from_triplets(np.concatenate(eq_data), np.concatenate(eq_i), np.concatenate(eq_j),
