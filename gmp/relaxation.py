@@ -105,12 +105,15 @@ def _moment_constraint_rows(problem: GMP, offsets: np.ndarray):
     if not cons:
         return None, None
     measures = problem.measures
-    is_eq = np.array([c.kind == "==" for c in cons], dtype=bool)
-    row_in_kind = np.where(is_eq, np.cumsum(is_eq) - 1, np.cumsum(~is_eq) - 1)
-    per_measure: list[list[tuple[int, np.ndarray, np.ndarray]]] = [[] for _ in measures]
     pos = [{id(v): j for j, v in enumerate(m.variables)} for m in measures]  # column of each variable
-    for i, c in enumerate(cons):
-        for _, (m, p) in c.expr.terms.items():
+    # per measure: (row within its kind, is ==, exponents over the measure's variables, coefs)
+    per_measure: list[list[tuple[int, bool, np.ndarray, np.ndarray]]] = [[] for _ in measures]
+    n_rows = [0, 0]  # rows of the >= and of the == kind so far
+    for c in cons:
+        eq = c.kind == "=="
+        row = n_rows[eq]
+        n_rows[eq] += 1
+        for m, p in c.expr.terms.values():
             k = problem.measure_index(m)
             if len(p.vars) == m.n_vars and all(a is b for a, b in zip(p.vars, m.variables)):
                 e = p.exps
@@ -121,22 +124,26 @@ def _moment_constraint_rows(problem: GMP, offsets: np.ndarray):
                         e[:, [pos[k][id(v)] for v in p.vars]] = p.exps
                 except KeyError:  # a foreign variable: terms_in raises the error that names it
                     e = p.terms_in(m.variables)[0]
-            per_measure[k].append((i, e, p.coefs))
-    con_i, cols, vals = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
+            per_measure[k].append((row, eq, e, p.coefs))
+    rows, kinds, cols, vals = [], [], [], []
     for k, items in enumerate(per_measure):
         if items:
-            con_i.append(np.repeat([t[0] for t in items], [t[2].size for t in items]))
-            cols.append(index(np.concatenate([t[1] for t in items])) + offsets[k])
-            vals.append(np.concatenate([t[2] for t in items]))
-    con_i, cols, vals = np.concatenate(con_i), np.concatenate(cols), np.concatenate(vals)
-    consts = np.array([c.expr.const for c in cons])
+            sizes = [t[3].size for t in items]
+            rows.append(np.repeat([t[0] for t in items], sizes))
+            kinds.append(np.repeat([t[1] for t in items], sizes))
+            cols.append(index(np.concatenate([t[2] for t in items])) + offsets[k])
+            vals.append(np.concatenate([t[3] for t in items]))
+    rows_a, kinds_a = np.concatenate(rows).astype(np.int64), np.concatenate(kinds).astype(bool)
+    cols_a, vals_a = np.concatenate(cols), np.concatenate(vals)
     out: list = []
-    for kind_eq, sgn, rhs in ((True, 1.0, -consts[is_eq]), (False, -1.0, consts[~is_eq])):
-        if rhs.size:
-            sel = is_eq[con_i] == kind_eq
-            out.append(((sgn * vals[sel], row_in_kind[con_i[sel]], cols[sel]), rhs))
-        else:
+    for kind_eq, sgn in ((True, 1.0), (False, -1.0)):
+        consts = [c.expr.const for c in cons if (c.kind == "==") == kind_eq]
+        if not consts:
             out.append(None)
+            continue
+        sel = kinds_a if kind_eq else ~kinds_a
+        rhs = -np.array(consts) if kind_eq else np.array(consts)
+        out.append(((sgn * vals_a[sel], rows_a[sel], cols_a[sel]), rhs))
     return tuple(out)
 
 
