@@ -257,10 +257,19 @@ class GMP:
         seen = {id(m) for m in measures}
         exprs = ([obj.expr] if obj.expr is not None else []) + [c.expr for c in cons]
         for e in exprs:
-            for key, (m, _) in e.terms.items():
+            for key, (m, p) in e.terms.items():
                 if key not in seen:
                     seen.add(key)
                     measures.append(m)
+                own = {id(v) for v in getattr(m, "variables", ())}
+                foreign = [v.name for v in getattr(p, "vars", ()) if id(v) not in own]
+                if foreign:  # only a hand-built MomentExpr gets here: m.E(p) checks this itself
+                    raise ModelError(
+                        f"a moment expression integrates a polynomial in {', '.join(foreign)} against "
+                        f"measure {getattr(m, 'name', m)!r}, whose variables are "
+                        f"({', '.join(v.name for v in m.variables)}); write it with {getattr(m, 'name', 'mu')}.E(p)"
+                        " with p in those variables"
+                    )
         if not measures:
             raise ModelError(
                 "empty problem: no measure appears in the objective or the constraints; "

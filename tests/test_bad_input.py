@@ -63,6 +63,19 @@ def test_moment_of_foreign_polynomial():
         mu.E(x * y)
 
 
+def test_hand_built_moment_expression_with_a_foreign_variable_fails_at_the_gmp():
+    from gmp.problem import MomentExpr
+
+    x, y = variables("x y")
+    mu = Measure(x, name="mu")
+    expr = MomentExpr({id(mu): (mu, x * y)})  # bypasses mu.E's own check
+    with pytest.raises(ModelError, match=re.escape(
+        "a moment expression integrates a polynomial in y against measure 'mu', whose variables "
+        "are (x); write it with mu.E(p) with p in those variables"
+    )):
+        GMP(minimize(expr))
+
+
 def test_empty_problem():
     with pytest.raises(ModelError, match=re.escape(
         "empty problem: no measure appears in the objective or the constraints; "
