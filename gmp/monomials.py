@@ -126,7 +126,7 @@ def index(exps: np.ndarray) -> np.ndarray:
         return np.zeros(e.shape[:-1], dtype=np.int64)
     k = e.sum(axis=-1)
     kmax = int(k.max(initial=0))
-    if count(n, kmax) <= INDEX_RADIX_MAX_MONOMIALS and (kmax + 1) ** n < 2**62:
+    if kmax <= INDEX_RADIX_MAX_DEGREE and count(n, kmax) <= INDEX_RADIX_MAX_MONOMIALS and (kmax + 1) ** n < 2**62:
         # a binary search in the (cached) sorted radix keys of basis(n, kmax): about 9x
         # cheaper than the closed form below on the few terms of a typical polynomial
         w, keys, order = _radix_lookup(n, kmax)
@@ -146,11 +146,13 @@ def index(exps: np.ndarray) -> np.ndarray:
 
 #: Largest basis for which :func:`sum_index_table` keeps a sorted-key lookup table.
 RADIX_MAX_MONOMIALS = 2_000_000
-#: Largest basis for which :func:`index` uses one (16 bytes per monomial, at most 64 cached).
+#: Largest basis (and degree) for which :func:`index` uses one: at most 0.8 MB each, and
+#: quick to build (a basis of very high degree in one or two variables is not).
 INDEX_RADIX_MAX_MONOMIALS = 50_000
+INDEX_RADIX_MAX_DEGREE = 64
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=32)
 def _radix_lookup(n: int, D: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Radix weights ``(D+1)**(n-1-i)``, the sorted keys of ``basis(n, D)`` and their graded indices."""
     w = (D + 1) ** np.arange(n - 1, -1, -1, dtype=np.int64)

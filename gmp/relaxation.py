@@ -92,7 +92,7 @@ def check_order(problem: GMP, order: object) -> int:
     return r
 
 
-def _moment_constraint_rows(problem: GMP, offsets: np.ndarray):
+def _moment_constraint_rows(problem: GMP, offsets: list[int]):
     """Triplets ``((data, rows, cols), rhs)`` of the ``==`` and of the ``>=`` moment constraints.
 
     ``==`` rows: ``row @ y == -const``; ``>=`` rows: ``row @ y + const >= 0``, stored as
@@ -228,8 +228,9 @@ def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, Relaxation
     A_eq = b_eq = None
     if eq_rhs:
         b_eq = np.concatenate(eq_rhs)
-        if len(mass_cols) == len(eq_rhs):  # mass rows only (e.g. every polynomial optimization
-            A_eq = _mass_rows(tuple(mass_cols), n_total)  # without equalities): shared, read-only
+        if len(mass_cols) == len(eq_rhs):
+            # mass rows only (every polynomial optimization without equalities): shared, read-only
+            A_eq = _mass_rows(tuple(mass_cols), n_total)
         elif len(eq_rhs) == 1:
             A_eq = csr_from_triplets(eq_data[0], eq_i[0], eq_j[0], (b_eq.size, n_total))
         else:
