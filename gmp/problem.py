@@ -256,12 +256,15 @@ class GMP:
         measures = list(self.measures)
         seen = {id(m) for m in measures}
         exprs = ([obj.expr] if obj.expr is not None else []) + [c.expr for c in cons]
+        own_vars: dict[int, set[int]] = {}  # id of each measure -> ids of its variables
         for e in exprs:
             for key, (m, p) in e.terms.items():
                 if key not in seen:
                     seen.add(key)
                     measures.append(m)
-                own = {id(v) for v in getattr(m, "variables", ())}
+                own = own_vars.get(key)
+                if own is None:
+                    own = own_vars[key] = {id(v) for v in getattr(m, "variables", ())}
                 foreign = [v.name for v in getattr(p, "vars", ()) if id(v) not in own]
                 if foreign:  # only a hand-built MomentExpr gets here: m.E(p) checks this itself
                     raise ModelError(
