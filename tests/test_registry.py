@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata
+import os
 import sys
 import threading
 import tomllib
@@ -175,6 +176,24 @@ def test_precedence_arg_context_env_pyproject_user_preference(isolated, monkeypa
     assert resolve_backend() is fakes["epsilon"]
     user.unlink()
     assert resolve_backend().name == "cvxopt"  # the only usable one in PREFERENCE
+
+
+def test_pyproject_is_parsed_again_only_when_it_changes(isolated, monkeypatch):
+    fakes = register_fakes("ant", "bee")
+    (isolated / "pyproject.toml").write_text('[tool.gmp]\nbackend = "ant"\n')
+    monkeypatch.chdir(isolated)
+    parses = []
+    real_load = registry.tomllib.load
+    monkeypatch.setattr(registry.tomllib, "load", lambda f: parses.append(1) or real_load(f))
+    assert resolve_backend() is fakes["ant"]
+    assert resolve_backend() is fakes["ant"]
+    assert len(parses) == 1  # the second solve reuses the parsed file
+    # same size, new content and a new mtime: read again
+    (isolated / "pyproject.toml").write_text('[tool.gmp]\nbackend = "bee"\n')
+    st = (isolated / "pyproject.toml").stat()
+    os.utime(isolated / "pyproject.toml", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert resolve_backend() is fakes["bee"]
+    assert len(parses) == 2
 
 
 def test_nearest_pyproject_is_the_project(isolated, monkeypatch):
