@@ -42,13 +42,13 @@ def test_index_inverts_basis(n, d, seed):
         gm.INDEX_RADIX_MAX_MONOMIALS = saved
 
 
-def test_index_of_a_large_basis_uses_the_closed_form():
-    # 30 variables, degree 4: C(34, 4) = 46376 monomials, radix table allowed; degree 5:
-    # 324632, beyond INDEX_RADIX_MAX_MONOMIALS. Both agree with the basis positions.
-    for d in (4, 5):
-        B = basis(30, d)
-        pick = np.random.default_rng(d).integers(0, len(B), size=200)
-        assert (index(B[pick]) == pick).all()
+@pytest.mark.parametrize("n,d", [(12, 6), (12, 7), (2, 64), (2, 65)])
+def test_index_on_both_sides_of_the_radix_limits(n, d):
+    # C(18, 6) = 18564 and C(19, 7) = 50388 monomials: the second is beyond
+    # INDEX_RADIX_MAX_MONOMIALS; degree 65 is beyond INDEX_RADIX_MAX_DEGREE.
+    B = basis(n, d)
+    pick = np.random.default_rng(d).integers(0, len(B), size=200)
+    assert (index(B[pick]) == pick).all()
 
 
 @pytest.mark.parametrize("radix", [True, False], ids=["radix-keys", "closed-form"])
