@@ -84,11 +84,11 @@ def check_order(problem: GMP, order: object) -> int:
         for h in m.equalities:
             if h.degree > 2 * r:
                 raise too_high(f"support constraint {h} == 0 of {m.name}", h.degree)
-    if problem.objective.expr is not None and problem.objective.expr.degree > 2 * r:
-        raise too_high("objective", problem.objective.expr.degree)
+    if problem.objective.expr is not None and (deg := problem.objective.expr.degree) > 2 * r:
+        raise too_high("objective", deg)
     for k, c in enumerate(problem.constraints):
-        if c.expr.degree > 2 * r:
-            raise too_high(f"moment constraint {k}", c.expr.degree)
+        if (deg := c.expr.degree) > 2 * r:
+            raise too_high(f"moment constraint {k}", deg)
     return r
 
 
@@ -133,8 +133,12 @@ def _moment_constraint_rows(problem: GMP, offsets: list[int]):
             kinds.append(np.repeat([t[1] for t in items], sizes))
             cols.append(index(np.concatenate([t[2] for t in items])) + offsets[k])
             vals.append(np.concatenate([t[3] for t in items]))
-    rows_a, kinds_a = np.concatenate(rows).astype(np.int64), np.concatenate(kinds).astype(bool)
-    cols_a, vals_a = np.concatenate(cols), np.concatenate(vals)
+    rows_a = rows[0] if len(rows) == 1 else np.concatenate(rows)
+    cols_a = cols[0] if len(cols) == 1 else np.concatenate(cols)
+    vals_a = vals[0] if len(vals) == 1 else np.concatenate(vals)
+    if not n_rows[False]:  # only == constraints (Polymom's case): no selection
+        return ((vals_a, rows_a, cols_a), -np.array([c.expr.const for c in cons])), None
+    kinds_a = np.concatenate(kinds).astype(bool)
     out: list = []
     for kind_eq, sgn in ((True, 1.0), (False, -1.0)):
         consts = [c.expr.const for c in cons if (c.kind == "==") == kind_eq]
