@@ -38,6 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .errors import ModelError
+from .matrices import freeze
 from .status import Status
 
 __all__ = ["PSDBlock", "ConicProgram", "ConicSolution"]
@@ -46,10 +47,7 @@ __all__ = ["PSDBlock", "ConicProgram", "ConicSolution"]
 @lru_cache(maxsize=32)
 def _empty_rows(n: int) -> sp.csr_matrix:
     """A shared, read-only ``0 x n`` CSR matrix (a program without rows of a kind)."""
-    m = sp.csr_matrix((np.zeros(0), np.zeros(0, np.int32), np.zeros(1, np.int32)), shape=(0, n))
-    for a in (m.data, m.indices, m.indptr):
-        a.setflags(write=False)
-    return m
+    return freeze(sp.csr_matrix((np.zeros(0), np.zeros(0, np.int32), np.zeros(1, np.int32)), shape=(0, n)))
 
 
 def _as_csr(a: Any, shape: tuple[int, int], what: str) -> sp.csr_matrix:
