@@ -85,7 +85,9 @@ class Atoms:
     method : str
     rank : RankDecision
         Decision on ``M_s`` that fixed the number of atoms.
-    flatness : FlatnessReport
+    flatness : FlatnessReport or None
+        None for atoms read from a sub-basis (:mod:`gmp.subbasis`), where no
+        flatness test applies.
     order : int
         ``s``, the order of the moment matrix the atoms come from.
     basis : ndarray of shape (n_atoms, n_vars)
@@ -100,7 +102,7 @@ class Atoms:
     residual: float
     method: str
     rank: RankDecision
-    flatness: FlatnessReport
+    flatness: FlatnessReport | None
     order: int
     basis: np.ndarray
     notes: tuple[str, ...] = ()

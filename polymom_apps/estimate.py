@@ -42,7 +42,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from gmp import GMP, Measure, ModelError, OrderError, Status, build_relaxation, count
-from gmp.monomials import index
+from gmp.monomials import basis as monomial_basis, index
+from gmp.subbasis import check_subbasis, extract_atoms_subbasis, restrict_moment_matrix
 
 from .constraints import Tied, split_constraints
 from .empirical import empirical_moments, moment_covariance
@@ -136,6 +137,7 @@ def estimate(
     refine: bool = True,
     options: Any = None,
     random_state: Any = None,
+    basis: str = "model",
 ) -> EstimateResult:
     """Estimate the K components and mixing weights of ``spec`` from data ``X``.
 
@@ -173,6 +175,10 @@ def estimate(
     options : dict or SolverOptions, optional
     random_state : int, Generator or None
         Seeds the random combinations of the atom extraction.
+    basis : {"model", "full"}
+        ``"model"`` (default) relaxes on the model's moment sub-basis when it has one
+        (``spec.moment_basis``: multiview), else on the whole ``M_r``; ``"full"`` always
+        uses the whole ``M_r``.
 
     Returns
     -------
@@ -182,6 +188,7 @@ def estimate(
         raise ModelError(f"spec must be a polymom_apps.MixtureSpec, got {type(spec).__name__}")
     chosen = method is None
     method = _check_method(spec.default_method if chosen else method)
+    _check_basis(basis)
     X = spec.check_data(X)
     back = None
     if standardize and spec.standardize is not None:
@@ -210,7 +217,7 @@ def estimate(
         return estimate_from_moments(
             spec_use, m, K, polys=polys, constraints=constraints, order=order, backend=backend,
             method=method, lam=lam_used, weight_half=weight_half, options=options,
-            random_state=random_state, refine=refine,
+            random_state=random_state, refine=refine, basis=basis,
         )
 
     res = run(method)
@@ -288,13 +295,16 @@ def estimate_from_moments(
     refine: bool = True,
     options: Any = None,
     random_state: Any = None,
+    basis: str = "model",
 ) -> EstimateResult:
     """Estimate from given moments ``m`` (population moments, or precomputed empirical ones).
 
     No standardization: ``m`` and ``constraints`` are in the spec's own units.
     ``weight_half`` is ``W^{1/2}`` of the robust form (identity when None).
+    ``basis`` is as in :func:`estimate`.
     """
     method = _check_method(method)
+    _check_basis(basis)
     polys = spec.polys_for(None) if polys is None else spec.validate_polys(polys)
     m = np.asarray(moments, dtype=float).ravel()
     if m.size != len(polys):
@@ -310,7 +320,7 @@ def estimate_from_moments(
         lam = 1e-6
     run = dict(spec=spec, polys=polys, m=m, K=K, order=order, backend=backend, method=method,
                lam=float(lam), weight_half=weight_half, options=options, random_state=random_state,
-               refine=refine)
+               refine=refine, basis=basis)
     if not tied:
         res = _estimate_once(support=support, **run)
         return replace(res, notes=res.notes + tuple(notes))
@@ -336,6 +346,11 @@ def _check_method(method: Any) -> str:
             f"method must be one of {', '.join(map(repr, METHODS))} (or 'gmm', an alias of 'robust'), got {method!r}"
         )
     return method
+
+
+def _check_basis(basis: Any) -> None:
+    if not isinstance(basis, str) or basis not in ("model", "full"):
+        raise ModelError(f"basis must be 'model' (the model's moment sub-basis, if any) or 'full', got {basis!r}")
 
 
 def _param_index(params, p, what: str) -> int:
@@ -389,17 +404,24 @@ def _order_for(spec: MixtureSpec, polys, K: int, support, order) -> int:
 
 
 def _estimate_once(*, spec, polys, m, K, order, backend, method, lam, weight_half, options,
-                   random_state, support, refine) -> EstimateResult:
+                   random_state, support, refine, basis="model") -> EstimateResult:
     t0 = time.perf_counter()
     mu = Measure(spec.parameters, support=support, mass=1.0, name="theta")
     r = _order_for(spec, polys, K, support, order)
     A = _riesz_matrix(spec, polys, r)
+    sub = _sub_basis(spec, r, A) if basis == "model" else None
     if method == "exact":
         problem = GMP(None, [mu.E(f) == float(mn) for f, mn in zip(polys, m)], measures=[mu])
         program, rmap = build_relaxation(problem, r)
+        if sub is not None:
+            sub = restrict_moment_matrix(program, rmap, sub)
+            program = sub.program
     else:
         problem = GMP(None, [], measures=[mu])
         base, rmap = build_relaxation(problem, r)
+        if sub is not None:
+            sub = restrict_moment_matrix(base, rmap, sub)
+            base, A = sub.program, A[:, sub.kept]
         S = np.eye(len(m)) if weight_half is None else weight_half
         program = _robust_program(base, S @ A, S @ m, lam)
     t1 = time.perf_counter()
@@ -417,29 +439,62 @@ def _estimate_once(*, spec, polys, m, K, order, backend, method, lam, weight_hal
         if sol.status is Status.INFEASIBLE and method == "exact":
             msg += "; with noisy (sample) moments try method='robust'"
         return EstimateResult(False, sol.status, msg, None, None, names, None, None, m, r, method, gres)
-    y = np.asarray(sol.x[:n_mom], dtype=float)
-    res = _finish(spec, polys, m, K, r, y, sol, rmap, be, (t0, t1, t2), problem, method, random_state)
+    if sub is None:
+        y = np.asarray(sol.x[:n_mom], dtype=float)
+    else:   # the moments M_B does not use are missing (NaN)
+        y = sub.expand(np.asarray(sol.x[:sub.kept.size], dtype=float))[:n_mom]
+    res = _finish(spec, polys, m, K, r, y, sol, rmap, be, (t0, t1, t2), problem, method, random_state,
+                  None if sub is None else sub.basis)
     if refine and res.success:
         res = _polish(res, spec, polys, m, support, weight_half, y, r, random_state)
     return res
 
 
-def _finish(spec, polys, m, K, r, y, sol, rmap, be, times, problem, method, random_state) -> EstimateResult:
+def _sub_basis(spec, r: int, A: np.ndarray) -> np.ndarray | None:
+    """The model's sub-basis of ``M_r`` (validated), or None; every moment the polynomials use must be in ``M_B``."""
+    if spec.moment_basis is None:
+        return None
+    B = check_subbasis(spec.moment_basis(r), spec.n_params, r)
+    inside = np.zeros(A.shape[1], bool)
+    inside[np.unique(index(B[:, None, :] + B[None, :, :]))] = True
+    missing = np.flatnonzero(np.any(A != 0, axis=0) & ~inside)
+    if missing.size:
+        e = monomial_basis(spec.n_params, 2 * r)[missing[0]]
+        mono = "*".join(f"{n}^{int(k)}" if k > 1 else n for n, k in zip(spec.param_names, e) if k) or "1"
+        raise ModelError(
+            f"the moment polynomials use the moment of {mono}, which the model's moment sub-basis does not "
+            "reach (no product of two of its monomials gives it); fix spec.moment_basis or pass basis='full'"
+        )
+    return B
+
+
+def _finish(spec, polys, m, K, r, y, sol, rmap, be, times, problem, method, random_state,
+            sub_basis=None) -> EstimateResult:
     from gmp.extraction import extract_atoms
     from gmp.flatness import flatness
-    from gmp.rank import FixedRank
+    from gmp.rank import FixedRank, numerical_rank
 
     P = spec.n_params
     names = tuple(spec.param_names)
     notes: list[str] = []
-    report = flatness(y, P, r, d=1)  # default rule: the numerical ranks, for the record
-    ranks = tuple(report.ranks)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        atoms = extract_atoms(y, P, r, rule=FixedRank(K), method="projection", rng=random_state)
-    gres = _gmp_result(sol, rmap, r, y, report, atoms, be, times, problem)
-    if ranks[-1] < K and ranks[r - 1] < K:
-        msg = (f"the moment matrices have numerical ranks {list(ranks)} (M_0..M_{r}), below K={K}: the "
+        if sub_basis is None:
+            report = flatness(y, P, r, d=1)  # default rule: the numerical ranks, for the record
+            ranks = tuple(report.ranks)
+            atoms = extract_atoms(y, P, r, rule=FixedRank(K), method="projection", rng=random_state)
+        else:
+            # M_0..M_{r-1} where M_B holds all their moments, then M_B in place of M_r
+            report = None
+            low = [s for s in range(r) if np.all(np.isfinite(y[:count(P, 2 * s)]))]
+            ranks = tuple(numerical_rank(y[index(monomial_basis(P, s)[:, None] + monomial_basis(P, s)[None])]).rank
+                          for s in low)
+            ranks += (numerical_rank(y[index(sub_basis[:, None] + sub_basis[None])]).rank,)
+            atoms = extract_atoms_subbasis(y, P, sub_basis, rule=FixedRank(K), rng=random_state)
+    gres = _gmp_result(sol, rmap, r, y, report, atoms, be, times, problem, ranks)
+    if ranks[-1] < K and (len(ranks) < 2 or ranks[-2] < K):
+        which = f"M_0..M_{r}" if sub_basis is None else f"M_0..M_{len(ranks) - 2}, then M_B on the sub-basis"
+        msg = (f"the moment matrices have numerical ranks {list(ranks)} ({which}), below K={K}: the "
                f"moments are explained by fewer components; the {K} extracted components are not "
                "identified (fewer components, or more moments)")
         warnings.warn(msg, RuntimeWarning, stacklevel=4)
@@ -500,6 +555,9 @@ def _truncated_starts(P: int, y: np.ndarray, r: int, K: int, random_state) -> li
     out = []
     s = r - 1
     while s >= 1 and count(P, s - 1) >= K:
+        if not np.all(np.isfinite(y[: count(P, 2 * s)])):   # a moment the sub-basis relaxation dropped
+            s -= 1
+            continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             a = extract_atoms(y[: count(P, 2 * s)], P, s, rule=FixedRank(K), method="projection",
@@ -530,7 +588,7 @@ def _project_simplex(v: np.ndarray) -> np.ndarray:
     return np.maximum(v - css[rho] / (rho + 1), 0.0)
 
 
-def _gmp_result(sol, rmap, r, y, report, atoms, be, times, problem):
+def _gmp_result(sol, rmap, r, y, report, atoms, be, times, problem, ranks=None):
     from gmp import Result
     from gmp.moments import MomentSequence
 
@@ -541,9 +599,12 @@ def _gmp_result(sol, rmap, r, y, report, atoms, be, times, problem):
     ok_atoms = atoms if (atoms is not None and atoms.success) else None
     return Result(
         success=sol.status.has_solution, status=sol.status,
-        message=sol.message if report is None else report.message,
+        message=(report.message if report is not None else sol.message if ranks is None else
+                 f"numerical ranks {list(ranks)}, the last of M_B on the moment sub-basis (no flatness test "
+                 "applies there)"),
         bound=None if sol.primal_objective is None else float(sol.primal_objective),
-        order=r, certified=False, ranks=() if report is None else (tuple(report.ranks),),
+        order=r, certified=False,
+        ranks=(tuple(ranks),) if ranks is not None else (() if report is None else (tuple(report.ranks),)),
         atoms=ok_atoms, moments=moments, backend=getattr(be, "name", str(be)),
         timings={"build": t1 - t0, "solve": t2 - t1, "extract": t3 - t2, "total": t3 - t0},
         raw_status=sol.raw_status, atoms_per_measure=(ok_atoms,),

@@ -94,6 +94,12 @@ class MixtureSpec:
         sample moments. ``"exact"`` suits models whose moment polynomials are distinct
         monomials (multiview): the equalities only fix moments and stay consistent on
         sample moments; ``estimate`` falls back to ``"robust"`` if they are infeasible.
+    moment_basis : callable ``r -> exponents`` or None
+        A sub-basis of ``M_r`` (:mod:`gmp.subbasis`): an integer array (k, P) of the
+        monomials whose principal submatrix of ``M_r`` suffices for this model, in the
+        order of ``parameters``; must contain 1 and, for each parameter ``x_i``, pairs
+        ``(u, x_i u)`` to read the atoms. None uses the whole graded basis. Multiview
+        mixtures need only the monomials of degree ``<= 1`` in each view.
     """
 
     parameters: tuple
@@ -105,6 +111,7 @@ class MixtureSpec:
     param_names: tuple[str, ...] = ()
     support: tuple = ()
     default_method: str = "robust"
+    moment_basis: Callable[[int], np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         params = self.parameters
@@ -124,6 +131,10 @@ class MixtureSpec:
         object.__setattr__(self, "parameters", params)
         if self.default_method not in ("robust", "exact"):
             raise ModelError(f"default_method must be 'robust' or 'exact', got {self.default_method!r}")
+        if self.moment_basis is not None and not callable(self.moment_basis):
+            raise ModelError(
+                f"moment_basis must be a callable r -> exponent array or None, got {type(self.moment_basis).__name__}"
+            )
         if not callable(self.observations):
             raise ModelError(
                 f"observations must be a callable X -> Phi of shape (T, N), got {type(self.observations).__name__}"
