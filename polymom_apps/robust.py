@@ -36,22 +36,16 @@ def robust_program(base: ConicProgram, SA: np.ndarray, Sm: np.ndarray, lam: floa
         return sp.hstack([M, sp.csr_matrix((M.shape[0], 1))], format="csr")
 
     blocks = [PSDBlock(b.dim, pad(sp.csc_matrix(b.F)).tocsc(), b.F0, b.name) for b in base.psd]
-    rows, cols, vals = [], [], []
+    # entries (i+1, 0) and (0, i+1) of r_i = SA[i] y - Sm[i] (column-major vec), and t at (0, 0)
     ii, jj = np.nonzero(SA)
-    for i, j in zip(ii, jj):
-        for pos in ((i + 1) + dim * 0, 0 + dim * (i + 1)):
-            rows.append(pos)
-            cols.append(j)
-            vals.append(SA[i, j])
-    rows.append(0)
-    cols.append(n)
-    vals.append(1.0)
-    F = sp.csc_matrix((vals, (rows, cols)), shape=(dim * dim, n + 1))
+    v = SA[ii, jj]
+    rows = np.concatenate([ii + 1, dim * (ii + 1), [0]])
+    cols = np.concatenate([jj, jj, [n]])
+    F = sp.csc_matrix((np.concatenate([v, v, [1.0]]), (rows, cols)), shape=(dim * dim, n + 1))
     F0 = np.zeros(dim * dim)
-    for i in range(N):
-        F0[(i + 1) + dim * 0] = -Sm[i]
-        F0[0 + dim * (i + 1)] = -Sm[i]
-        F0[(i + 1) + dim * (i + 1)] = 1.0
+    k = np.arange(1, N + 1)
+    F0[k] = F0[dim * k] = -np.asarray(Sm, dtype=float)
+    F0[k + dim * k] = 1.0
     blocks.append(PSDBlock(dim, F, F0, "epigraph [[t, r^T], [r, I]]"))
     c = np.concatenate([lam * base.c, [1.0]])
     names = None if base.var_names is None else base.var_names + ("t",)
