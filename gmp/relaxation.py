@@ -151,6 +151,12 @@ def _moment_constraint_rows(problem: GMP, offsets: list[int]):
     return tuple(out)
 
 
+@lru_cache(maxsize=256)
+def _var_names(name: str, size: int) -> tuple[str, ...]:
+    """``("mu[0]", ..., "mu[size-1]")``: the labels of one measure's moments (built once per shape)."""
+    return tuple(f"{name}[{i}]" for i in range(size))
+
+
 @lru_cache(maxsize=64)
 def _mass_rows(cols: tuple[int, ...], n_total: int):
     """Rows ``e_col^T``, one per fixed mass, as a read-only CSR matrix (built once per shape)."""
@@ -240,9 +246,8 @@ def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, Relaxation
         else:
             A_eq = csr_from_triplets(np.concatenate(eq_data), np.concatenate(eq_i), np.concatenate(eq_j),
                                      (b_eq.size, n_total))
-    names = tuple(
-        f"{m.name}[{i}]" for m in measures for i in range(count(m.n_vars, 2 * r))
-    ) if n_total <= 5000 else None
+    names = (_var_names(measures[0].name, sizes[0]) if len(measures) == 1 else
+             sum((_var_names(m.name, sizes[k]) for k, m in enumerate(measures)), ())) if n_total <= 5000 else None
     program = ConicProgram(cvec, c0, A_eq, b_eq, A_in, b_in, tuple(blocks), names)
     rmap = RelaxationMap(problem, r, tuple(offsets), sign, tuple(owners))
     return program, rmap

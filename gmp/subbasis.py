@@ -52,7 +52,7 @@ import scipy.sparse as sp
 from .conic import ConicProgram, PSDBlock
 from .errors import ModelError
 from .extraction import Atoms, ExtractionFailure, monomial_values
-from .monomials import count, index
+from .monomials import basis, count, index
 from .rank import RankRule, as_rank_rule
 
 __all__ = ["RestrictedProgram", "check_subbasis", "restrict_moment_matrix", "extract_atoms_subbasis"]
@@ -165,9 +165,7 @@ def restrict_moment_matrix(program: ConicProgram, rmap, exps, measure: int = 0) 
         off = rmap.offsets[measure]
         dropped = np.setdiff1d(np.arange(d), keep)
         if dropped.size:
-            from .monomials import basis as _basis
-
-            c[off + index(2 * _basis(n, r)[dropped])] -= 1.0
+            c[off + index(2 * basis(n, r)[dropped])] -= 1.0
     blocks = list(program.psd)
     blocks[k] = PSDBlock(B.shape[0], F, blk.F0[rows], f"{blk.name} on a sub-basis of {B.shape[0]} monomials")
     used = np.zeros(program.n_vars, bool)
