@@ -79,7 +79,8 @@ def check_subbasis(exps, n: int, r: int) -> np.ndarray:
         e = e.astype(np.int64)
     e = e.astype(np.int64)
     if np.any(e < 0):
-        raise ModelError(f"the sub-basis exponents must be non-negative integers, got row {e[np.any(e < 0, 1)][0].tolist()}")
+        bad = e[np.any(e < 0, axis=1)][0].tolist()
+        raise ModelError(f"the sub-basis exponents must be non-negative integers, got row {bad}")
     deg = e.sum(axis=1)
     if np.any(deg > r):
         bad = e[np.argmax(deg > r)]
@@ -149,8 +150,9 @@ def restrict_moment_matrix(program: ConicProgram, rmap, exps, measure: int = 0) 
         constrains any more (it would be unbounded).
     """
     problem = rmap.problem
-    if isinstance(measure, bool) or not isinstance(measure, (int, np.integer)) or not 0 <= measure < len(problem.measures):
-        raise ModelError(f"measure must be an index below {len(problem.measures)}, got {measure!r}")
+    n_measures = len(problem.measures)
+    if isinstance(measure, bool) or not isinstance(measure, (int, np.integer)) or not 0 <= measure < n_measures:
+        raise ModelError(f"measure must be an index below {n_measures}, got {measure!r}")
     mu = problem.measures[measure]
     r, n = rmap.order, mu.n_vars
     B = check_subbasis(exps, n, r)

@@ -597,14 +597,17 @@ def _gmp_result(sol, rmap, r, y, report, atoms, be, times, problem, ranks=None):
     mu = problem.measures[0]
     moments = None if y is None else (MomentSequence(mu.variables, 2 * r, y),)
     ok_atoms = atoms if (atoms is not None and atoms.success) else None
+    if report is not None:                 # the whole M_r: its flatness report
+        message, ranks = report.message, tuple(report.ranks)
+    elif ranks is not None:                # a sub-basis: ranks of M_0..M_{r-1} and of M_B, no flatness test
+        message = (f"numerical ranks {list(ranks)}, the last of M_B on the moment sub-basis "
+                   "(no flatness test applies there)")
+    else:                                  # no solution
+        message = sol.message
     return Result(
-        success=sol.status.has_solution, status=sol.status,
-        message=(report.message if report is not None else sol.message if ranks is None else
-                 f"numerical ranks {list(ranks)}, the last of M_B on the moment sub-basis (no flatness test "
-                 "applies there)"),
+        success=sol.status.has_solution, status=sol.status, message=message,
         bound=None if sol.primal_objective is None else float(sol.primal_objective),
-        order=r, certified=False,
-        ranks=(tuple(ranks),) if ranks is not None else (() if report is None else (tuple(report.ranks),)),
+        order=r, certified=False, ranks=() if ranks is None else (tuple(ranks),),
         atoms=ok_atoms, moments=moments, backend=getattr(be, "name", str(be)),
         timings={"build": t1 - t0, "solve": t2 - t1, "extract": t3 - t2, "total": t3 - t0},
         raw_status=sol.raw_status, atoms_per_measure=(ok_atoms,),

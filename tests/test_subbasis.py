@@ -124,6 +124,8 @@ def test_bad_sub_bases_are_named():
     prog, rmap = build_relaxation(GMP(gmp.minimize(mu.E(x[0] ** 4 + x[1])), [], measures=[mu]), 2)
     with pytest.raises(ModelError, match=r"the objective uses the moment .*\[10\].*nothing constrains"):
         restrict_moment_matrix(prog, rmap, [[0, 0], [1, 0], [0, 1]])
+    with pytest.raises(ModelError, match="measure must be an index below 1, got 1"):
+        restrict_moment_matrix(prog, rmap, [[0, 0], [1, 0], [0, 1]], measure=1)
 
 
 def test_extraction_failures_are_reasons():
