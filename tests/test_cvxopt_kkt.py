@@ -81,6 +81,27 @@ def test_solution_equals_cvxopt_qr_on_random_kkt_systems(nl, qd, sd, m, p):
         off += d * d
 
 
+@pytest.mark.parametrize("density", [1.0, 0.5])
+def test_schur_complement_in_several_chunks_equals_one_chunk_and_qr(monkeypatch, density):
+    # chunks of 2-3 moments: every block is cut into several, both with all moments active
+    # (density 1, the column-slice path) and with some columns empty (density 0.5)
+    rng = np.random.default_rng(7)
+    nl, qd, sd, m, p = 2, [], [6, 5], 14, 2
+    G, A, dims, W, point = _random_kkt(rng, nl, qd, sd, m, p, density=density)
+    if density < 1.0:
+        G[nl:nl + 36, :4] = 0.0                                   # moments 0..3 absent from block 0
+    one = SparseSchurKKT(sp.csr_matrix(G), dims, sp.csr_matrix(A))
+    monkeypatch.setattr(ck, "CHUNK_ENTRIES", 80)
+    many = SparseSchurKKT(sp.csr_matrix(G), dims, sp.csr_matrix(A))
+    assert all(len(b.chunks) >= 3 for b in many.blocks) and all(len(b.chunks) == 1 for b in one.blocks)
+    assert many.blocks[0].all_active == (density == 1.0)
+    np.testing.assert_allclose(many._schur(W), one._schur(W), rtol=1e-12, atol=1e-12)
+    ref = misc.kkt_qr(matrix(G), dims, matrix(A, (p, m)))(W)
+    bx, by, bz = rng.standard_normal(m), rng.standard_normal(p), point()
+    for got, want in zip(_solve(many(W), bx, by, bz), _solve(ref, bx, by, bz)):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+
+
 def test_singular_schur_complement_uses_the_fallback_or_reports_singular():
     rng = np.random.default_rng(3)
     G, A, dims, W, _ = _random_kkt(rng, 0, [], [3], 5, 0)
