@@ -43,8 +43,8 @@ import scipy.sparse as sp
 __all__ = ["SparseSchurKKT"]
 
 #: Entries of the work arrays of one chunk of moments (doubles): 2 MB, so that one chunk's
-#: arrays stay in cache. Against 4 000 000: the 55 x 55 moment matrix's Schur complement
-#: 20 -> 13-16 ms, dense n=12 r=2 solves 6.2 -> 5.6 s (docs/benchmarks.md).
+#: arrays stay in cache. Against 4 000 000 the Schur complement is 10-25 % faster on
+#: moment matrices of side 37-91 and the same at 165 (bench/schur_chunks.py).
 CHUNK_ENTRIES = 262_144
 #: The remaining iterations use the fallback (cvxopt's QR on the scaled ``G``) once the
 #: reciprocal condition number of the reduced Schur complement (LAPACK ``dpocon`` on its
@@ -100,7 +100,7 @@ class _Block:
         return self._work[c]
 
     def schur(self, V: np.ndarray, out: np.ndarray) -> None:
-        n, a, act = self.dim, self.active.size, self.active
+        n, act = self.dim, self.active
         for s, c, S_v in self.chunks:
             Y = (S_v @ V).reshape(n, c * n)                       # [S_beta V] side by side
             T = self._buffer(c)
