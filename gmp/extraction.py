@@ -245,13 +245,22 @@ def _projection_points(vecs: np.ndarray, n: int, s: int, rng: np.random.Generato
     if np.linalg.cond(b) > 1 / (low * np.finfo(float).eps):
         return f"U[beta] is singular: the rows of degree <= {s - 1} of M_{s} have rank < {r}", None
     mats = np.linalg.solve(b[None], a)                                   # U[beta]^{-1} U[beta + delta_p]
-    combo = _best_combination(mats, rng.standard_normal((_DRAWS, n)))
+    points = _simultaneous_diagonal(mats, rng)
+    if points is None:
+        return "complex eigenvalues in the generalized eigenproblem: not an atomic measure at this rank", None
+    return points, beta
+
+
+def _simultaneous_diagonal(mats: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """Points (r, n): the eigenvectors ``Q`` of the best-separated random combination of the
+    commuting ``mats`` (n, r, r), then the diagonals of ``Q^{-1} N_p Q``; None if complex."""
+    combo = _best_combination(mats, rng.standard_normal((_DRAWS, mats.shape[0])))
     ev, q = np.linalg.eig(combo)
     if np.any(ev.imag != 0):
-        return "complex eigenvalues in the generalized eigenproblem: not an atomic measure at this rank", None
+        return None
     q = q.real
     diag = np.linalg.solve(q[None], mats @ q)                            # Q^{-1} N_p Q, (n, r, r)
-    return np.diagonal(diag, axis1=1, axis2=2).T.copy(), beta
+    return np.diagonal(diag, axis1=1, axis2=2).T.copy()
 
 
 def extract_atoms(

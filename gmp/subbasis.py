@@ -47,18 +47,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from .conic import ConicProgram, PSDBlock
 from .errors import ModelError
-from .extraction import Atoms, ExtractionFailure, monomial_values
+from .extraction import Atoms, ExtractionFailure, _simultaneous_diagonal, monomial_values
 from .monomials import basis, count, index
 from .rank import RankRule, as_rank_rule
 
 __all__ = ["RestrictedProgram", "check_subbasis", "restrict_moment_matrix", "extract_atoms_subbasis"]
 
-_DRAWS = 8  # random combinations tried; the best separated is kept (as in gmp.extraction)
-_COMPLEX = "complex eigenvalues in the multiplication matrices: not an atomic measure at this rank"
 
 
 def check_subbasis(exps, n: int, r: int) -> np.ndarray:
@@ -172,7 +169,7 @@ def restrict_moment_matrix(program: ConicProgram, rmap, exps, measure: int = 0) 
     blocks[k] = PSDBlock(B.shape[0], F, blk.F0[rows], f"{blk.name} on a sub-basis of {B.shape[0]} monomials")
     used = np.zeros(program.n_vars, bool)
     for b in blocks:
-        used[np.flatnonzero(np.diff(sp.csc_matrix(b.F).indptr))] = True
+        used[np.flatnonzero(np.diff(b.F.indptr))] = True        # CSC (ConicProgram's, and rows of it)
     for A in (program.A_eq, program.A_ineq):
         if A.nnz:
             used[np.unique(A.indices)] = True
@@ -184,7 +181,7 @@ def restrict_moment_matrix(program: ConicProgram, rmap, exps, measure: int = 0) 
             "sub-basis (it would be unbounded); add the monomials whose products give it to the sub-basis"
         )
     kept = np.flatnonzero(used)
-    blocks = [PSDBlock(b.dim, sp.csc_matrix(b.F)[:, kept], b.F0, b.name) for b in blocks]
+    blocks = [PSDBlock(b.dim, b.F[:, kept], b.F0, b.name) for b in blocks]
     names = None if program.var_names is None else tuple(program.var_names[i] for i in kept)
     out = ConicProgram(c[kept], program.c0, program.A_eq[:, kept], program.b_eq, program.A_ineq[:, kept],
                        program.b_ineq, tuple(blocks), names)
@@ -255,20 +252,10 @@ def extract_atoms_subbasis(y, n: int, exps, rule: RankRule | float | None = None
                    f"variable {i} cannot be read at rank {K}")
             return ExtractionFailure(why, "subbasis", None, dec)
         mats[i] = np.linalg.lstsq(U[src], U[at[i, src]], rcond=None)[0]
-    gen = np.random.default_rng(0 if rng is None else rng)
-    coef = gen.standard_normal((_DRAWS, n))
-    combos = np.einsum("ci,iab->cab", coef, mats)
-    ev = np.linalg.eigvals(combos)
-    real = np.all(ev.imag == 0, axis=1)
-    gaps = np.diff(np.sort(ev.real, axis=1), axis=1).min(axis=1, initial=np.inf) / np.linalg.norm(coef, axis=1)
-    if not real.any():
-        return ExtractionFailure(_COMPLEX, "subbasis", None, dec)
-    best = combos[int(np.argmax(np.where(real, gaps, -np.inf)))]
-    ev, q = np.linalg.eig(best)
-    if np.any(ev.imag != 0):
-        return ExtractionFailure(_COMPLEX, "subbasis", None, dec)
-    q = q.real
-    points = np.diagonal(np.linalg.solve(q[None], mats @ q), axis1=1, axis2=2).T.copy()
+    points = _simultaneous_diagonal(mats, np.random.default_rng(0 if rng is None else rng))
+    if points is None:
+        why = "complex eigenvalues in the multiplication matrices: not an atomic measure at this rank"
+        return ExtractionFailure(why, "subbasis", None, dec)
     points = points[np.lexsort(points.T[::-1])]
     # weights from the distinct moments of M_B
     upos, first = np.unique(pos, return_index=True)

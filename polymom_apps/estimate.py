@@ -471,7 +471,7 @@ def _sub_basis(spec, r: int, A: np.ndarray) -> np.ndarray | None:
 def _finish(spec, polys, m, K, r, y, sol, rmap, be, times, problem, method, random_state,
             sub_basis=None) -> EstimateResult:
     from gmp.extraction import extract_atoms
-    from gmp.flatness import flatness
+    from gmp.flatness import flatness, moment_matrix_from_vector
     from gmp.rank import FixedRank, numerical_rank
 
     P = spec.n_params
@@ -487,7 +487,7 @@ def _finish(spec, polys, m, K, r, y, sol, rmap, be, times, problem, method, rand
             # M_0..M_{r-1} where M_B holds all their moments, then M_B in place of M_r
             report = None
             low = [s for s in range(r) if np.all(np.isfinite(y[:count(P, 2 * s)]))]
-            ranks = tuple(numerical_rank(y[index(monomial_basis(P, s)[:, None] + monomial_basis(P, s)[None])]).rank
+            ranks = tuple(numerical_rank(moment_matrix_from_vector(y[:count(P, 2 * s)], P, s)).rank
                           for s in low)
             ranks += (numerical_rank(y[index(sub_basis[:, None] + sub_basis[None])]).rank,)
             atoms = extract_atoms_subbasis(y, P, sub_basis, rule=FixedRank(K), rng=random_state)
