@@ -305,7 +305,15 @@ def extract_atoms(
     if method not in ("schur", "projection"):
         raise ModelError(f"method must be 'schur' or 'projection', got {method!r}")
     arr = check_moment_vector(y, n, 2 * order, exact=True)
-    report = flatness(arr, n, order, d=1, rule=rule)
+    return _extract_at_flat_order(arr, n, flatness(arr, n, order, d=1, rule=rule), method, rng)
+
+
+def _extract_at_flat_order(
+    arr: np.ndarray, n: int, report: FlatnessReport, method: str, rng: np.random.Generator | int | None
+) -> Atoms | ExtractionFailure:
+    """The extraction of :func:`extract_atoms` from a flatness ``report`` of the moments ``arr``
+    (validated, at least ``count(n, 2 flat_order)`` of them): at ``report.flat_order``, with
+    the rank decided there. :func:`gmp.solve` passes the report it computed for the certificate."""
     if not report.is_flat:
         return ExtractionFailure(report.message, method, report)
     s = report.flat_order

@@ -186,28 +186,21 @@ def _flat_degree(m: Measure) -> int:
 def _check_flatness_and_extract(problem, rmap: RelaxationMap, moments, rule, method):
     if moments is None:
         return (), ()
-    from .extraction import extract_atoms
+    from .extraction import _extract_at_flat_order
     from .flatness import flatness
 
     reports, atoms = [], []
     for m, ms in zip(problem.measures, moments):
         rep = flatness(ms.values, m.n_vars, rmap.order, d=_flat_degree(m), rule=rule)
         reports.append(rep)
-        if rep.is_flat:
-            s = rep.flat_order
-            out = extract_atoms(ms.values[: _count(m.n_vars, 2 * s)], m.n_vars, s, rule=rule, method=method)
+        if rep.is_flat:   # extract at the flat order and rank of this report (no second flatness test)
+            out = _extract_at_flat_order(ms.values, m.n_vars, rep, method, None)
             atoms.append(out if getattr(out, "points", None) is not None else None)
             if atoms[-1] is None:
                 reports[-1] = (rep, out)  # keep the failure reason beside the report
         else:
             atoms.append(None)
     return tuple(reports), tuple(atoms)
-
-
-def _count(n: int, d: int) -> int:
-    from .monomials import count
-
-    return count(n, d)
 
 
 def _check_atoms(problem, atoms, bound, objective, tol) -> tuple[AtomCheck, ...]:

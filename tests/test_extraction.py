@@ -194,6 +194,23 @@ def test_six_hump_camel_moments_from_cvxopt(method):
     assert repr(atoms).startswith("2 atoms: (-0.08984, 0.7127) w=0.5, (0.08984, -0.7127) w=0.5 ")
 
 
+@pytest.mark.parametrize("method", METHODS)
+def test_solve_extracts_at_its_own_flatness_report(method):
+    """gmp.solve reuses the flatness report of its certificate: its atoms are those that
+    extract_atoms finds from the same moments, and they carry that report."""
+    import gmp
+
+    x, y = gmp.variables("x y")
+    f = 4 * x**2 - 2.1 * x**4 + x**6 / 3 + x * y - 4 * y**2 + 4 * y**4
+    res = gmp.solve(f, order=3, extraction=method)
+    assert res.certified
+    alone = extract_atoms(res.moments[0].values, 2, 3, method=method)
+    np.testing.assert_allclose(res.atoms.points, alone.points, atol=1e-12)
+    np.testing.assert_allclose(res.atoms.weights, alone.weights, atol=1e-12)
+    np.testing.assert_allclose(np.abs(res.atoms.points), [[0.0898, 0.7127]] * 2, atol=1e-4)
+    assert res.atoms.flatness is res.flatness[0] and res.atoms.order == res.flatness[0].flat_order == 2
+
+
 def test_atoms_repr_and_sorting():
     y = atoms_to_moments([[1.0, 0.5], [-1.0, 2.0], [0.25, -1.0]], [0.2, 0.3, 0.5], 6)
     atoms = extract_atoms(y, 2, 3)
