@@ -21,6 +21,15 @@ mean log-likelihood per sample below ``tol``. Random starts: each component's ``
 is the least-squares fit of its own ``max(2D, 10)`` random samples, equal weights; the
 best of ``n_init`` runs by likelihood.
 
+Acceleration
+------------
+
+On overlapping components EM converges linearly with a rate near 1: it crawls along a
+flat likelihood, and a stopping rule on the change per step (``tol=1e-7``) can stop far
+from the maximum. ``accelerate=True`` applies SQUAREM [VR08] (squared extrapolation of
+the EM map, with a fall back to plain EM steps whenever a jump would lower the
+likelihood): the same maxima, reached in 5-25x fewer M-steps on the Table 3 cases.
+
 >>> import numpy as np
 >>> from polymom_apps.em import em_linear_regressions
 >>> rng = np.random.default_rng(0)
@@ -60,8 +69,9 @@ class RegressionEM:
     coef : (K, D) regression vectors; weights : (K,) mixing proportions;
     noise_variance : (K,) noise variances (the known value repeated when given);
     log_likelihood : mean log-likelihood per sample at the end; n_iter : EM
-    iterations of the best run; converged : whether it met ``tol`` before ``max_iter``;
-    history : mean log-likelihood after each iteration of the best run (non-decreasing).
+    iterations (M-steps) of the best run; converged : whether it met ``tol`` before
+    ``max_iter``; history : mean log-likelihood after each iteration of the best run
+    (non-decreasing; with ``accelerate=True``, after each SQUAREM cycle).
     """
 
     coef: np.ndarray
@@ -94,42 +104,115 @@ def _m_step(X, y, R, known_var, floor):
     return coef, weights, var
 
 
-def _iterate(log_joint, m_step, params, tol, max_iter):
+def _e_step(log_joint, params):
+    """Mean log-likelihood per sample at ``params`` and the responsibilities (rows sum to 1)."""
+    L = log_joint(*params)
+    top = L.max(axis=1, keepdims=True)
+    R = np.exp(L - top)
+    total = R.sum(axis=1, keepdims=True)
+    ll = float(np.mean(top[:, 0] + np.log(total[:, 0])))            # log-sum-exp per sample
+    return ll, R / total
+
+
+def _iterate(log_joint, m_step, params, tol, max_iter, valid=None):
     """EM from ``params``: M-steps until the mean log-likelihood per sample changes by less
     than ``tol`` (scikit-learn's rule) or ``max_iter`` M-steps were taken.
 
     ``log_joint(*params)`` is ``log pi_k + log p(x_i | component k)`` of shape (T, K);
     ``m_step(R, params)`` the new parameters from responsibilities ``R`` (rows sum to 1).
+    With ``valid`` (a test that parameters define a mixture: positive weights and
+    variances) the iteration is accelerated by :func:`_squarem`.
     Returns ``(params, n_iter, converged, history)``; ``history[-1]`` is the mean
     log-likelihood at the returned ``params``.
     """
+    if valid is not None:
+        return _squarem(log_joint, m_step, params, tol, max_iter, valid)
     history, n_iter = [], 0
     while True:
-        L = log_joint(*params)
-        top = L.max(axis=1, keepdims=True)
-        R = np.exp(L - top)
-        total = R.sum(axis=1, keepdims=True)
-        history.append(float(np.mean(top[:, 0] + np.log(total[:, 0]))))   # log-sum-exp per sample
+        ll, R = _e_step(log_joint, params)
+        history.append(ll)
         if n_iter and abs(history[-1] - history[-2]) < tol:
             return params, n_iter, True, np.array(history)
         if n_iter == max_iter:
             return params, n_iter, False, np.array(history)
-        R /= total
         params = m_step(R, params)
         n_iter += 1
 
 
-def _run(X, y, coef, weights, var, known_var, tol, max_iter, floor):
+def _squarem(log_joint, m_step, params, tol, max_iter, valid):
+    """EM accelerated by squared extrapolation (SQUAREM, scheme S3 of [VR08]).
+
+    Each cycle takes two EM steps ``t0 -> t1 -> t2`` and jumps to
+    ``t' = t0 - 2 a r + a^2 v`` with ``r = t1 - t0``, ``v = t2 - 2 t1 + t0`` and
+    ``a = -|r| / |v|`` (``a = -1`` gives ``t2``), then takes one EM step from ``t'``.
+    The jump is kept only if ``t'`` is ``valid`` and the log-likelihood after that step
+    is at least that of ``t2``; otherwise ``a`` is halved towards -1, down to plain EM.
+    So every cycle does at least as well as two EM steps, and the history of accepted
+    points never decreases. Affine constraints that every EM step keeps (weights summing
+    to 1, means on ``A mu = b``) hold at ``t'`` too: its coefficients sum to 1.
+
+    ``n_iter`` counts M-steps; the test ``|change| < tol`` is applied per cycle, on
+    points that are EM steps from their predecessors. On a flat likelihood, where EM
+    crawls, a cycle moves as far as many EM steps do, so this test stops much closer
+    to the maximum than the same ``tol`` per EM step.
+    """
+    shapes = [np.shape(p) for p in params]
+    cuts = np.cumsum([int(np.prod(sh)) for sh in shapes])[:-1]
+
+    def flat(ps):
+        return np.concatenate([np.ravel(p) for p in ps])
+
+    def unflat(x):
+        return tuple(part.reshape(sh) for part, sh in zip(np.split(x, cuts), shapes))
+
+    ll0, R0 = _e_step(log_joint, params)
+    history, n_iter = [ll0], 0
+    while True:
+        if n_iter + 2 > max_iter:
+            return params, n_iter, False, np.array(history)
+        t1 = m_step(R0, params)
+        ll1, R1 = _e_step(log_joint, t1)
+        t2 = m_step(R1, t1)
+        ll2, R2 = _e_step(log_joint, t2)
+        n_iter += 2
+        x0, x1, x2 = flat(params), flat(t1), flat(t2)
+        r, v = x1 - x0, x2 - 2.0 * x1 + x0
+        nv = np.linalg.norm(v)
+        a = -np.linalg.norm(r) / nv if nv > 0 else -1.0
+        new, ll_new, R_new = t2, ll2, R2                     # plain EM unless a jump does better
+        while a < -1.0 and n_iter < max_iter:
+            jump = unflat(x0 - 2.0 * a * r + a * a * v)
+            if valid(*jump):
+                lj, Rj = _e_step(log_joint, jump)
+                if np.isfinite(lj):
+                    t3 = m_step(Rj, jump)
+                    l3, R3 = _e_step(log_joint, t3)
+                    n_iter += 1
+                    if l3 >= ll2:
+                        new, ll_new, R_new = t3, l3, R3
+                        break
+            a = (a - 1.0) / 2.0 if a < -1.5 else -1.0
+        params, R0 = new, R_new
+        history.append(ll_new)
+        if abs(history[-1] - history[-2]) < tol:
+            return params, n_iter, True, np.array(history)
+
+
+def _run(X, y, coef, weights, var, known_var, tol, max_iter, floor, accelerate=False):
     """Regression EM from one start."""
     (coef, weights, var), n_iter, converged, history = _iterate(
         lambda c, w, v: _log_joint(X, y, c, w, v), lambda R, _: _m_step(X, y, R, known_var, floor),
-        (coef, weights, var), tol, max_iter)
+        (coef, weights, var), tol, max_iter, _valid_regression if accelerate else None)
     return coef, weights, var, history[-1], n_iter, converged, history
+
+
+def _valid_regression(coef, weights, var):
+    return bool(np.isfinite(coef).all() and np.all(weights > 0) and np.all(var > 0))
 
 
 def em_linear_regressions(X, y, n_components: int, *, noise_std: float | None = None, init=None,
                           n_init: int = 5, tol: float = 1e-7, max_iter: int = 10_000,
-                          random_state=None) -> RegressionEM:
+                          random_state=None, accelerate: bool = False) -> RegressionEM:
     """Fit a mixture of ``n_components`` linear regressions ``y ~ X w_k`` by EM.
 
     Parameters
@@ -143,6 +226,8 @@ def em_linear_regressions(X, y, n_components: int, *, noise_std: float | None = 
         Random starts when ``init`` is None; the run with the highest likelihood is kept.
     tol, max_iter : stopping rule (change of the mean log-likelihood per sample).
     random_state : int, Generator or None
+    accelerate : bool
+        SQUAREM acceleration, as in :func:`em_gaussian_mixture`.
     """
     X = check_data(X, None, what="X", min_samples=2)
     y = check_data(y, 1, what="y", min_samples=2)[:, 0]
@@ -187,7 +272,7 @@ def em_linear_regressions(X, y, n_components: int, *, noise_std: float | None = 
             starts.append((coef0, np.full(K, 1.0 / K), np.full(K, known_var if known_var else v_ols)))
     best = None
     for coef, weights, var in starts:
-        out = _run(X, y, coef, weights, var, known_var, tol, max_iter, floor)
+        out = _run(X, y, coef, weights, var, known_var, tol, max_iter, floor, accelerate)
         if best is None or out[3] > best[3]:
             best = out
     coef, weights, var, ll, it, conv, hist = best
@@ -226,6 +311,10 @@ def _gauss_log_joint(X, X2, means, V, weights):
     return np.log(weights) - 0.5 * (quad + np.sum(np.log(2 * np.pi * V), axis=1))
 
 
+def _valid_gaussian(means, V, weights):
+    return bool(np.isfinite(means).all() and np.all(V > 0) and np.all(weights > 0))
+
+
 def _project_means(xbar, V, A, b):
     """Each row of ``xbar`` moved to ``A mu = b`` in the metric ``diag(1 / V_k)``: the
     maximizer of the expected log-likelihood over the means at fixed variances."""
@@ -239,7 +328,7 @@ def _project_means(xbar, V, A, b):
 
 
 def em_gaussian_mixture(X, init, *, covariance_type: str = "diag", mean_constraint=None, tol: float = 1e-7,
-                        max_iter: int = 10_000, reg_covar: float = REG_COVAR) -> GaussianEM:
+                        max_iter: int = 10_000, reg_covar: float = REG_COVAR, accelerate: bool = False) -> GaussianEM:
     """EM for a Gaussian mixture with spherical or diagonal covariances, from a given start.
 
     Parameters
@@ -257,6 +346,11 @@ def em_gaussian_mixture(X, init, *, covariance_type: str = "diag", mean_constrai
         so the likelihood still never decreases). The start is projected too.
     tol, max_iter : stopping rule (change of the mean log-likelihood per sample, as scikit-learn).
     reg_covar : added to every estimated variance (scikit-learn's default).
+    accelerate : bool
+        Accelerate EM by squared extrapolation (SQUAREM [VR08]): same fixed points, the
+        likelihood still never decreases, and ``tol`` applies per cycle of 3 M-steps.
+        On overlapping components, where EM crawls along a flat likelihood, it reaches
+        the maximum in far fewer M-steps (``n_iter`` counts M-steps).
 
     Without ``mean_constraint`` this is the iteration of scikit-learn's ``GaussianMixture``
     from ``means_init``, ``precisions_init``, ``weights_init``.
@@ -310,7 +404,8 @@ def em_gaussian_mixture(X, init, *, covariance_type: str = "diag", mean_constrai
         return means, V, weights / weights.sum()
 
     (means, V, weights), n_iter, converged, history = _iterate(
-        lambda m, V, w: _gauss_log_joint(X, X2, m, V, w), m_step, (means, V, weights), tol, max_iter)
+        lambda m, V, w: _gauss_log_joint(X, X2, m, V, w), m_step, (means, V, weights), tol, max_iter,
+        _valid_gaussian if accelerate else None)
     resid = 0.0 if A is None else float(np.max(np.abs(means @ A.T - b)))
     variances = V[:, 0].copy() if covariance_type == "spherical" else V.copy()
     return GaussianEM(means, variances, weights, history[-1], n_iter, converged, history, resid)

@@ -50,6 +50,22 @@ def test_log_likelihood_never_decreases():
     assert fit.log_likelihood == fit.history[-1]
 
 
+@pytest.mark.parametrize("noise_std", [0.5, None])
+def test_accelerated_em_reaches_the_same_maximum_in_fewer_steps(noise_std):
+    X, y, _ = _data(4000, seed=3, W=((1.0, 0.5), (0.6, 0.9)), noise=(0.25, 0.25))
+    init = (np.array([[1.5, 0.0], [0.0, 1.5]]), [0.5, 0.5])
+    plain = em_linear_regressions(X, y, 2, noise_std=noise_std, init=init, tol=1e-13, max_iter=100_000)
+    fast = em_linear_regressions(X, y, 2, noise_std=noise_std, init=init, tol=1e-13, max_iter=100_000, accelerate=True)
+    assert plain.converged and fast.converged
+    assert abs(fast.log_likelihood - plain.log_likelihood) < 1e-10
+    np.testing.assert_allclose(fast.coef, plain.coef, atol=1e-4)
+    np.testing.assert_allclose(fast.noise_variance, plain.noise_variance, rtol=1e-4)
+    assert fast.n_iter * 4 < plain.n_iter                      # 45 / 80 against 305 / 413 when written
+    assert np.all(np.diff(fast.history) >= -1e-12)
+    if noise_std is not None:
+        assert np.all(fast.noise_variance == noise_std ** 2)
+
+
 def test_start_from_given_parameters():
     X, y, W = _data(20_000, seed=4)
     fit = em_linear_regressions(X, y, 2, noise_std=0.3, init=(W + 0.1, [0.5, 0.5]))
