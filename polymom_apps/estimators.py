@@ -18,7 +18,7 @@ import numpy as np
 from gmp import ModelError
 
 from .constraints import split_constraints
-from .em import em_gaussian_mixture, em_linear_regressions
+from .em import TO_MAXIMUM, em_gaussian_mixture, em_linear_regressions
 from .empirical import is_dask_array
 from .estimate import DEFAULT_METHOD, estimate
 from .models import gaussian_1d, gaussian_nd, linear_regression
@@ -107,9 +107,10 @@ class PolymomGaussianMixture(_Base):
     refine : {None, "em"}
         ``"em"``: after Polymom, run EM (:func:`polymom_apps.em.em_gaussian_mixture`, the
         iteration of scikit-learn's ``GaussianMixture``, one start from the Polymom
-        estimate, ``tol=1e-7``) to the nearby likelihood maximum: the "Poly + EM" column
-        of [WCL15, Table 3]. Needs in-memory data. EM keeps the ``constraints`` that are
-        linear equalities in the means (``xi1 + xi2 == 1``: each M-step projects the
+        estimate, accelerated by SQUAREM and run to ``tol=1e-10`` per cycle:
+        :data:`polymom_apps.em.TO_MAXIMUM`) to the nearby likelihood maximum: the
+        "Poly + EM" column of [WCL15, Table 3]. Needs in-memory data. EM keeps the
+        ``constraints`` that are linear equalities in the means (``xi1 + xi2 == 1``: each M-step projects the
         means onto them) and lower bounds ``var >= b`` with ``b <= 0`` (EM's variances are
         positive); for any other constraint it warns that the refined estimate may
         violate it.
@@ -196,7 +197,7 @@ class PolymomGaussianMixture(_Base):
         cov = self.covariance_type
         mean_constraint = em_mean_constraints(constraints, parameters, D)
         fit = em_gaussian_mixture(X, (self.means_, self.covariances_, self.weights_), covariance_type=cov,
-                                  mean_constraint=mean_constraint)
+                                  mean_constraint=mean_constraint, **TO_MAXIMUM)
         self.em_ = fit
         self.weights_, self.means_ = fit.weights.copy(), fit.means.copy()
         self.covariances_ = fit.variances.copy()
@@ -241,8 +242,8 @@ class PolymomLinearRegressionMixture(_Base):
     method, backend, random_state : see :class:`PolymomGaussianMixture`
     refine : {None, "em"}
         ``"em"``: after Polymom, run EM (:func:`polymom_apps.em.em_linear_regressions`,
-        one start from the Polymom estimate, ``tol=1e-7``) to the nearby likelihood
-        maximum ("Poly + EM"). Needs in-memory data.
+        one start from the Polymom estimate, accelerated, :data:`polymom_apps.em.TO_MAXIMUM`)
+        to the nearby likelihood maximum ("Poly + EM"). Needs in-memory data.
 
     Attributes
     ----------
@@ -300,7 +301,8 @@ class PolymomLinearRegressionMixture(_Base):
                                 else np.full(K, float(self.noise_std) ** 2))
         if self.refine == "em":
             fit = em_linear_regressions(X, y, K, noise_std=self.noise_std,
-                                        init=(self.coef_, self.weights_, np.maximum(self.noise_variance_, 1e-10)))
+                                        init=(self.coef_, self.weights_, np.maximum(self.noise_variance_, 1e-10)),
+                                        **TO_MAXIMUM)
             self.em_, self.converged_ = fit, bool(fit.converged)
             self.coef_, self.weights_ = fit.coef.copy(), fit.weights.copy()
             self.noise_variance_ = fit.noise_variance.copy()

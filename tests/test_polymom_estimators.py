@@ -70,7 +70,7 @@ def test_constrained_gaussian_mixture_in_data_units():
 
 
 def test_linear_regression_refine_em_is_em_from_the_polymom_estimate():
-    from polymom_apps.em import em_linear_regressions
+    from polymom_apps.em import TO_MAXIMUM, em_linear_regressions
 
     rng = np.random.default_rng(7)
     W = np.array([[1.0, -0.5], [-0.8, 0.9]])
@@ -80,8 +80,10 @@ def test_linear_regression_refine_em_is_em_from_the_polymom_estimate():
     ref = PolymomLinearRegressionMixture(2, noise_std=0.5, refine="em").fit(X, y)
     # the same Polymom estimate underneath, then EM started from it
     np.testing.assert_array_equal(ref.result_.params, poly.result_.params)
-    em = em_linear_regressions(X, y, 2, noise_std=0.5, init=(poly.coef_, poly.weights_))
+    em = em_linear_regressions(X, y, 2, noise_std=0.5, init=(poly.coef_, poly.weights_), **TO_MAXIMUM)
     np.testing.assert_allclose(ref.coef_, em.coef, rtol=1e-12)
+    plain = em_linear_regressions(X, y, 2, noise_std=0.5, init=(poly.coef_, poly.weights_), tol=1e-13)
+    assert abs(ref.em_.log_likelihood - plain.log_likelihood) < 1e-9     # it is the likelihood maximum
     assert ref.converged_ and ref.em_.converged and ref.em_.history[-1] >= ref.em_.history[0]
     assert max_relative_error(ref.coef_, W)[0] < 0.05
     assert ref.get_params()["refine"] == "em"

@@ -37,3 +37,21 @@ def test_constrained_row_poly_em_keeps_each_mean_on_the_line(monkeypatch, capsys
     assert len(fits) == 2
     for fit in fits:
         np.testing.assert_allclose(fit.means.sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_poly_em_runs_to_the_maximum_and_tol7_keeps_the_old_column():
+    from polymom_apps import estimate
+    from polymom_apps.experiments.synthetic import sample_gaussians
+    from polymom_apps.models import gaussian_nd
+
+    rng = np.random.default_rng(0)                       # model 0 of the spherical row
+    M, V, w = table3._gauss_model("spherical", rng)
+    X = sample_gaussians(M, V, w, 10_000, rng)
+    res = estimate(gaussian_nd(2, "spherical"), X, 2)
+    args = (X, "spherical", res.params[:, :2], res.params[:, 2], res.weights)
+    at_max, old = table3._poly_em(*args), table3._poly_em(*args, poly_em="tol7")
+    assert at_max.converged and old.converged
+    # plain EM with tol 1e-7 stops on the flat likelihood (5 M-steps, 1.5e-6 per sample below,
+    # when written), short of the maximum that the accelerated run reaches (that it is the
+    # maximum: tests/test_polymom_em_gaussian.py)
+    assert at_max.log_likelihood > old.log_likelihood + 1e-7 and old.n_iter < 20

@@ -38,7 +38,7 @@ import warnings
 import numpy as np
 
 from polymom_apps import estimate
-from polymom_apps.em import em_gaussian_mixture
+from polymom_apps.em import TO_MAXIMUM, em_gaussian_mixture
 from polymom_apps.estimators import em_mean_constraints
 from polymom_apps.experiments.synthetic import (max_relative_error, sample_gaussians, sample_linear_regressions,
                                                 sample_multiview)
@@ -81,9 +81,9 @@ def _em(X, K, cov, tol, n_init=5, seed=0):
 
 
 #: Stopping rules of the Poly+EM column (``--poly-em``): "max", SQUAREM-accelerated EM to
-#: ``tol=1e-10`` per cycle, which reaches the likelihood maximum (bench/em_convergence.py);
+#: ``tol=1e-10`` per cycle, which reaches the likelihood maximum (bench/em_acceleration.py);
 #: "tol7", plain EM to ``tol=1e-7`` per step, as EM-conv (the column until 2026-12-02).
-POLY_EM = {"max": dict(tol=1e-10, accelerate=True), "tol7": dict(tol=1e-7)}
+POLY_EM = {"max": TO_MAXIMUM, "tol7": {"tol": 1e-7}}
 
 
 def _poly_em(X, cov, means, var, w, mean_constraint=None, poly_em="max"):
