@@ -25,7 +25,7 @@ from .errors import (
 )
 from .moments import MomentSequence
 from .monomials import basis, count
-from .polynomial import Constraint, Polynomial, Variable, as_polynomial, from_sympy, variables
+from .polynomial import Constraint, Polynomial, Variable, as_polynomial, from_sympy, polysum, variables
 from .problem import GMP, Measure, MomentConstraint, MomentExpr, Objective, maximize, minimize
 from .relaxation import RelaxationMap, build_relaxation
 from .result import AtomCheck, Result
@@ -46,7 +46,7 @@ def available_backends():
 
 
 __all__ = [
-    "variables", "Variable", "Polynomial", "Constraint", "as_polynomial", "from_sympy",
+    "variables", "Variable", "Polynomial", "Constraint", "as_polynomial", "from_sympy", "polysum",
     "basis", "count", "MomentSequence",
     "Measure", "MomentExpr", "MomentConstraint", "Objective", "GMP", "minimize", "maximize",
     "ConicProgram", "ConicSolution", "PSDBlock", "RelaxationMap", "build_relaxation",

@@ -111,3 +111,36 @@ def test_canonical_form_sums_equal_terms_in_lexicographic_order(case):
     # stored rows strictly increasing in lexicographic order (over the variables kept)
     rows = [tuple(r) for r in p.exps.tolist()]
     assert rows == sorted(set(rows))
+
+
+def test_module_doctests():
+    import doctest
+    import importlib
+
+    assert doctest.testmod(importlib.import_module("gmp.polynomial")).failed == 0
+
+
+def test_product_of_constants():
+    x = variables("x")
+    assert (2.0 * x**0).coefs.tolist() == [2.0] and (2.0 * x**0).vars == ()
+    assert (gmp.as_polynomial(2) * gmp.as_polynomial(3)).constant_term == 6.0
+    assert (gmp.as_polynomial(0) * gmp.as_polynomial(3)).is_zero
+
+
+def test_polysum_equals_sum_and_evaluation():
+    x = variables("x", 4)
+    rng = np.random.default_rng(1)
+    terms = [float(rng.standard_normal()) * x[rng.integers(4)] ** int(rng.integers(3)) * x[rng.integers(4)]
+             for _ in range(300)] + [2.5, x[0], -x[0], x[3] ** 0]
+    total = gmp.polysum(terms)
+    ref = sum(terms)
+    assert total.vars == ref.vars
+    np.testing.assert_array_equal(total.exps, ref.exps)
+    np.testing.assert_allclose(total.coefs, ref.coefs, rtol=1e-12, atol=1e-12)
+    pts = rng.standard_normal((5, 4))
+    direct = sum(t.evaluate(pts, x) if isinstance(t, gmp.Polynomial) else np.full(5, float(t)) for t in terms)
+    np.testing.assert_allclose(total.evaluate(pts, x), direct, rtol=1e-10)
+    assert gmp.polysum([]).is_zero and gmp.polysum(iter([x[1], x[1]])).coefs.tolist() == [2.0]
+    assert gmp.polysum([x[0] - x[0], 0]).is_zero
+    with pytest.raises(ModelError, match=r"term 1 of polysum: expected a polynomial .* got str 'x'"):
+        gmp.polysum([x[0], "x"])
