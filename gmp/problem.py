@@ -208,16 +208,17 @@ def minimize(expr: MomentExpr | None = None) -> Objective:
 def maximize(expr: MomentExpr) -> Objective:
     if expr is None:
         raise ModelError("maximize needs an expression; the trace objective is minimized")
-    return Objective("max", _objective_expr(expr))
+    return Objective("max", _objective_expr(expr, "max"))
 
 
-def _objective_expr(expr: Any) -> MomentExpr | None:
+def _objective_expr(expr: Any, sense: str = "min") -> MomentExpr | None:
     if expr is None or isinstance(expr, MomentExpr):
         return expr
     if isinstance(expr, (Polynomial, Variable)):
+        how = "gmp.solve(f, constraints, sense='max')" if sense == "max" else "gmp.solve(f, constraints)"
         raise ModelError(
-            "the objective of a GMP is a moment expression such as mu.E(f); for polynomial "
-            "optimization use gmp.solve(f, constraints)"
+            f"the objective of a GMP is a moment expression such as mu.E(f); for polynomial "
+            f"optimization use {how}"
         )
     if isinstance(expr, numbers.Real) and not isinstance(expr, bool):
         return MomentExpr({}, float(expr))

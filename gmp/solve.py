@@ -151,8 +151,10 @@ def solve_gmp(
     assert result is not None
     if len(orders) > 1:
         msg = result.message
-        if not result.certified:
+        if not result.certified and result.order == orders[-1]:
             msg = f"not certified up to order {result.order} (max_order); {msg}"
+        elif not result.certified:   # stopped early: infeasible, or the solver gave no solution
+            msg = f"stopped at order {result.order} of {orders[0]}..{orders[-1]} ({result.status.value}); {msg}"
         result = _replace(result, attempts=tuple(attempts), message=msg)
     return result
 

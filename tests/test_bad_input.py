@@ -108,3 +108,5 @@ def test_gmp_objective_must_be_a_moment_expression():
         "the objective of a GMP is a moment expression such as mu.E(f); for polynomial optimization use gmp.solve(f, constraints)"
     )):
         GMP(minimize(x**2))
+    with pytest.raises(ModelError, match=re.escape("for polynomial optimization use gmp.solve(f, constraints, sense='max')")):
+        gmp.maximize(x * (1 - x))

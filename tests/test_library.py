@@ -76,6 +76,23 @@ def test_auto_never_certifies_an_uncertified_order():
     assert res.bound < p.optimum  # strict lower bound -17.92 < -17
 
 
+def test_auto_that_stops_early_says_where_and_why():
+    # order 1 answered by cvxopt (unbounded, so "auto" goes on), order 2 by a scripted solver
+    # failure: "auto" stops there, and must not claim it tried up to max_order
+    from gmp.conic import ConicSolution
+    from gmp_backends import get_backend
+    from gmp_backends.scripted import ScriptedBackend
+
+    real = get_backend("cvxopt")
+    fake = ScriptedBackend([real.solve, ConicSolution(Status.ITERATION_LIMIT, "scripted", "out of iterations")])
+    p = get_problem("lasserre_2001_floudas_2_2_quadratic")
+    res = p.build().solve(order="auto", max_order=3, backend=fake)
+    assert [(a.order, a.status) for a in res.attempts] == [(1, Status.UNBOUNDED), (2, Status.ITERATION_LIMIT)]
+    assert not res.certified and len(fake.calls) == 2
+    assert res.message.startswith("stopped at order 2 of 1..3 (iteration_limit); ")
+    assert "max_order" not in res.message
+
+
 def test_motzkin_is_never_falsely_certified():
     p = get_problem("motzkin_not_sos")
     for order in (3, 4):
