@@ -19,7 +19,7 @@ from gmp import ModelError
 
 from .constraints import split_constraints
 from .em import TO_MAXIMUM, em_gaussian_mixture, em_linear_regressions
-from .empirical import is_dask_array
+from .empirical import check_data, is_dask_array
 from .estimate import DEFAULT_METHOD, estimate
 from .models import gaussian_1d, gaussian_nd, linear_regression
 
@@ -209,7 +209,10 @@ class PolymomGaussianMixture(_Base):
 
     def _log_joint(self, X) -> np.ndarray:
         self._check_fitted()
-        X = np.atleast_2d(np.asarray(X, dtype=float))
+        X = check_data(np.asarray(X, dtype=float) if is_dask_array(X) else X, None, what="X")
+        if X.shape[1] != self.n_features_in_:
+            raise ModelError(f"X has {X.shape[1]} features, but this {type(self).__name__} was fitted on "
+                             f"{self.n_features_in_}; pass an array of shape (n_samples, {self.n_features_in_})")
         var = np.maximum(self._variances(), 1e-12)
         d = X[:, None, :] - self.means_[None]
         logp = -0.5 * np.sum(d**2 / var + np.log(2 * np.pi * var), axis=2)
@@ -224,11 +227,15 @@ class PolymomGaussianMixture(_Base):
     def predict(self, X) -> np.ndarray:
         return np.argmax(self._log_joint(X), axis=1)
 
-    def score(self, X, y=None) -> float:
-        """Mean log-likelihood per sample."""
+    def score_samples(self, X) -> np.ndarray:
+        """Log-likelihood of each sample under the fitted mixture, shape (n_samples,)."""
         lj = self._log_joint(X)
         mx = lj.max(axis=1, keepdims=True)
-        return float(np.mean(mx[:, 0] + np.log(np.exp(lj - mx).sum(axis=1))))
+        return mx[:, 0] + np.log(np.exp(lj - mx).sum(axis=1))
+
+    def score(self, X, y=None) -> float:
+        """Mean log-likelihood per sample."""
+        return float(np.mean(self.score_samples(X)))
 
 
 class PolymomLinearRegressionMixture(_Base):

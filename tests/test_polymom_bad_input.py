@@ -8,7 +8,7 @@ import pytest
 import gmp
 import polymom_apps as pa
 from gmp import ModelError, OrderError
-from polymom_apps.models import gaussian_1d, gaussian_nd, poisson
+from polymom_apps.models import gaussian_1d, gaussian_nd, linear_regression, poisson
 
 
 def test_moment_polynomial_with_unknown_symbol_names_it_and_the_remedy():
@@ -109,3 +109,20 @@ def test_empirical_moments_chunked_equal_whole():
     np.testing.assert_allclose(pa.empirical_moments(phi, X, chunk_size=97), whole, rtol=1e-12)
     cov = pa.moment_covariance(phi, X, chunk_size=97)
     np.testing.assert_allclose(cov, np.cov(phi(X).T, bias=True), rtol=1e-10, atol=1e-12)
+
+
+def test_data_that_violate_the_model_get_a_misfit_warning():
+    # y = 2 x_1 exactly, but the model says the noise sd is 0.5: no mixture matches E[y^2 x^a]
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((5000, 2))
+    spec = linear_regression(2, 0.5)
+    with pytest.warns(RuntimeWarning, match=r"the 2 fitted components miss the moments by a relative 0.9\d"):
+        res = pa.estimate(spec, np.column_stack([X, 2 * X[:, 0]]), 2)
+    assert res.success and res.relative_residual > 0.9 and any("miss the moments" in n for n in res.notes)
+    # the same x with the noise the model states: no such warning
+    y = np.where(rng.random(5000) < 0.5, 2 * X[:, 0], -X[:, 1]) + 0.5 * rng.standard_normal(5000)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ok = pa.estimate(spec, np.column_stack([X, y]), 2)
+    assert ok.success and ok.relative_residual < 0.1
+    assert not [w for w in caught if "miss the moments" in str(w.message)]

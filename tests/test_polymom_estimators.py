@@ -25,6 +25,16 @@ def test_gaussian_mixture_fit_attributes_and_predict():
     np.testing.assert_allclose(gm.predict_proba(X[:10]).sum(1), 1.0)
     diag = PolymomGaussianMixture(2, covariance_type="diag").fit(X)
     assert diag.covariances_.shape == (2, 2)
+    # score_samples: the mixture density written out independently
+    pts = X[:5]
+    dens = sum(gm.weights_[k] * np.exp(-np.sum((pts - gm.means_[k]) ** 2, 1) / (2 * gm.covariances_[k]))
+               / (2 * np.pi * gm.covariances_[k]) for k in range(2))
+    np.testing.assert_allclose(gm.score_samples(pts), np.log(dens), rtol=1e-12)
+    assert gm.score(pts) == pytest.approx(np.mean(np.log(dens)), rel=1e-12)
+    with pytest.raises(gmp.ModelError, match=r"X has 3 features, but this PolymomGaussianMixture was fitted on 2"):
+        gm.predict(np.ones((4, 3)))
+    with pytest.raises(gmp.ModelError, match=r"X has a non-finite value \(nan\) in row 1, column 0"):
+        gm.predict_proba([[0.0, 0.0], [np.nan, 1.0]])
 
 
 def test_gaussian_mixture_1d_and_misuse():
@@ -47,6 +57,25 @@ def test_soft_failure_is_a_warning_with_a_remedy():
     with pytest.warns(RuntimeWarning, match="attributes are NaN. Try method='robust'"):
         gm.fit(X)
     assert not gm.converged_ and np.isnan(gm.means_).all()
+
+
+def test_a_solver_failure_is_not_reported_as_an_impossible_model():
+    import polymom_apps as pa
+    from gmp import Status
+    from gmp.conic import ConicSolution
+    from gmp_backends.scripted import ScriptedBackend
+    from polymom_apps.models import gaussian_1d
+
+    spec = gaussian_1d(6)
+    m = spec.population_moments([[-1.0, 0.5], [1.5, 1.2]], [0.4, 0.6])
+    fake = ScriptedBackend([ConicSolution(Status.ITERATION_LIMIT, "scripted", "out of iterations"),
+                            ConicSolution(Status.INFEASIBLE, "scripted", "primal infeasible")])
+    res = pa.estimate_from_moments(spec, m, 2, method="exact", backend=fake)
+    assert not res.success and res.status is Status.ITERATION_LIMIT
+    assert res.message == "the solver gave no solution of the moment relaxation (iteration_limit): out of iterations"
+    res = pa.estimate_from_moments(spec, m, 2, method="exact", backend=fake)
+    assert res.status is Status.INFEASIBLE and res.message.startswith(
+        "the moment relaxation is infeasible: no mixture of 2 components of this model satisfies")
 
 
 def test_linear_regression_mixture():
