@@ -337,7 +337,7 @@ def _flag_misfit(res: EstimateResult) -> EstimateResult:
     rel = res.relative_residual
     if not res.success or rel is None or not rel > MISFIT_RESIDUAL:
         return res
-    msg = (f"the {res.params.shape[0]} fitted components miss the moments by a relative {rel:.2g} "
+    msg = (f"the fitted mixture (K={res.params.shape[0]}) misses the moments by a relative {rel:.2g} "
            f"(more than {MISFIT_RESIDUAL}): the data may not follow this model (a wrong known parameter "
            "such as the noise level, or a wrong family), the number of components may be wrong, or there "
            "are too few samples")
