@@ -227,6 +227,28 @@ class PolymomGaussianMixture(_Base):
     def predict(self, X) -> np.ndarray:
         return np.argmax(self._log_joint(X), axis=1)
 
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        """``fit(X)``, then the component of each sample."""
+        return self.fit(X).predict(X)
+
+    def sample(self, n_samples: int = 1, random_state=None) -> tuple[np.ndarray, np.ndarray]:
+        """Draw ``n_samples`` points from the fitted mixture, as scikit-learn's ``GaussianMixture.sample``.
+
+        Returns ``(X, labels)``: X of shape (n_samples, n_features), grouped by component,
+        and the component of each row. ``random_state`` defaults to the estimator's.
+        """
+        self._check_fitted()
+        if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+            raise ModelError(f"n_samples must be a positive integer, got {n_samples!r}")
+        if not np.isfinite(self.means_).all():
+            raise ModelError("this mixture has no finite parameters (the fit failed); nothing to sample from")
+        rng = np.random.default_rng(self.random_state if random_state is None else random_state)
+        counts = rng.multinomial(int(n_samples), self.weights_ / self.weights_.sum())
+        labels = np.repeat(np.arange(counts.size), counts)
+        sd = np.sqrt(np.maximum(self._variances(), 0.0))
+        X = self.means_[labels] + sd[labels] * rng.standard_normal((labels.size, self.n_features_in_))
+        return X, labels
+
     def score_samples(self, X) -> np.ndarray:
         """Log-likelihood of each sample under the fitted mixture, shape (n_samples,)."""
         lj = self._log_joint(X)

@@ -139,3 +139,23 @@ def test_refine_misuse_is_named():
     da = pytest.importorskip("dask.array")
     with pytest.raises(gmp.ModelError, match="refine='em' needs the data in memory"):
         PolymomLinearRegressionMixture(2, noise_std=0.5, refine="em").fit(da.from_array(X), da.from_array(X[:, 0]))
+
+
+def test_gaussian_mixture_sample_and_fit_predict():
+    rng = np.random.default_rng(3)
+    M, V, w = np.array([[-2.0, 0.0], [2.0, 1.0]]), np.array([[1.0, 0.5], [0.5, 2.0]]), np.array([0.3, 0.7])
+    X = sample_gaussians(M, V, w, 20_000, rng)
+    gm = PolymomGaussianMixture(2, covariance_type="diag", random_state=0)
+    labels = gm.fit_predict(X)
+    np.testing.assert_array_equal(labels, gm.predict(X))
+    Y, lab = gm.sample(200_000, random_state=1)
+    assert Y.shape == (200_000, 2) and lab.shape == (200_000,)
+    for k in range(2):   # each component's draws have its fitted mean, variances and share
+        np.testing.assert_allclose(Y[lab == k].mean(0), gm.means_[k], atol=0.02)
+        np.testing.assert_allclose(Y[lab == k].var(0), gm.covariances_[k], rtol=0.03)
+        assert np.mean(lab == k) == pytest.approx(gm.weights_[k], abs=0.005)
+    np.testing.assert_array_equal(gm.sample(5, random_state=2)[0], gm.sample(5, random_state=2)[0])
+    with pytest.raises(gmp.ModelError, match="n_samples must be a positive integer, got 0"):
+        gm.sample(0)
+    with pytest.raises(gmp.ModelError, match="is not fitted yet"):
+        PolymomGaussianMixture(2).sample(3)
