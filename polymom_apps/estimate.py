@@ -50,11 +50,30 @@ from .empirical import empirical_moments, moment_covariance
 from .robust import inverse_sqrt as _inverse_sqrt, robust_program as _robust_program
 from .spec import MixtureSpec
 
-__all__ = ["EstimateResult", "estimate", "estimate_from_moments", "default_order", "METHODS"]
+__all__ = ["EstimateResult", "FitTest", "estimate", "estimate_from_moments", "default_order", "METHODS"]
 
 METHODS = ("exact", "robust")
 DEFAULT_METHOD = "robust"  # measured: exact equalities are infeasible on sample moments when they pin y (linear regressions)
 DEFAULT_LAM = 1e-2  # robust form: lam = DEFAULT_LAM * N / T (see docs/polymom.md for the measurement)
+
+
+@dataclass(frozen=True)
+class FitTest:
+    """Hansen's J test of the moment fit [Han82], for ``method="robust"`` on data.
+
+    ``statistic = T * r^T W r`` with ``r`` the moment residuals of the estimate and ``W``
+    the inverse sample covariance of ``phi(X)`` (the GMM weighting that the robust form and
+    its polish minimize). If the data follow the model, it is asymptotically chi-squared
+    with ``dof = N - (free parameters)`` degrees of freedom; a small ``pvalue`` says the
+    moments reject the model (or K). Measured calibration: bench/fit_test.py, docs/polymom.md.
+    """
+
+    statistic: float
+    dof: int
+    pvalue: float
+
+    def __repr__(self) -> str:
+        return f"J = {self.statistic:.3g} on {self.dof} dof, p = {self.pvalue:.3g}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,6 +107,10 @@ class EstimateResult:
         The profiled shared value of a :class:`Tied` parameter (standardized units).
     relaxation_params, relaxation_weights : ndarray or None
         The atoms extracted from the relaxation, before the polish (standardized units).
+    fit_test : FitTest or None
+        Hansen's J test of the moment fit (:func:`estimate` with ``method="robust"``, when
+        the model has more moments than free parameters and fixed moment polynomials);
+        None otherwise.
     """
 
     success: bool
@@ -106,6 +129,7 @@ class EstimateResult:
     tied_value: float | None = None
     relaxation_params: np.ndarray | None = None
     relaxation_weights: np.ndarray | None = None
+    fit_test: FitTest | None = None
 
     @property
     def ranks(self) -> tuple[int, ...]:
@@ -208,12 +232,15 @@ def estimate(
         )
     m = empirical_moments(spec_use.observations, X, n_moments=N)
 
+    used = {}
+
     def run(method: str) -> EstimateResult:
         weight_half, lam_used = None, lam
         if method == "robust":
             weight_half = _inverse_sqrt(moment_covariance(spec_use.observations, X, mean=m))
             if lam_used is None:
                 lam_used = DEFAULT_LAM * N / X.shape[0]
+        used["weight_half"] = weight_half
         return estimate_from_moments(
             spec_use, m, K, polys=polys, constraints=constraints, order=order, backend=backend,
             method=method, lam=lam_used, weight_half=weight_half, options=options,
@@ -227,12 +254,34 @@ def estimate(
         res = replace(res, notes=res.notes + (
             f"the model's default method 'exact' was infeasible on these sample moments ({first}); "
             "estimated with method='robust'",))
+    if used["weight_half"] is not None and res.success and res.residuals is not None:
+        res = replace(res, fit_test=_j_test(res, used["weight_half"], X.shape[0], spec_use, K, constraints))
     if back is not None and res.params is not None:
         res = replace(res, params=back(res.params))
         if res.tied_value is not None and st.param_scale is not None:
             k = _param_index(spec_use.parameters, tied_param(constraints), "Tied parameter")
             res = replace(res, tied_value=float(st.param_offset[k] + st.param_scale[k] * res.tied_value))
     return res
+
+
+def _j_test(res: EstimateResult, weight_half: np.ndarray, T: int, spec: MixtureSpec, K: int,
+            constraints) -> FitTest | None:
+    """Hansen's J statistic of ``res`` and its chi-squared p-value; None without spare moments,
+    or when the moment polynomials take coefficients from the data (``moment_polys``
+    callable, as the linear regressions' ``E[x^a]``): the residuals then reuse the sample
+    and J is not chi-squared (bench/fit_test.py: mean 15 on 25 dof under the model)."""
+    from scipy.stats import chi2
+
+    if callable(spec.moment_polys):
+        return None
+    support, tied = split_constraints(constraints)
+    n_eq = len([c for c in list(spec.support) + support if c.kind == "=="])
+    free = spec.n_params - n_eq - len(tied)              # per component; a tied parameter is shared
+    dof = res.residuals.size - (K * free + len(tied) + K - 1)
+    if dof < 1:
+        return None
+    J = float(T * np.sum((weight_half @ res.residuals) ** 2))
+    return FitTest(J, int(dof), float(chi2.sf(J, dof)))
 
 
 def tied_param(constraints):

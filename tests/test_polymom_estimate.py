@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.stats
 
 import polymom_apps as pa
 from gmp import Status
@@ -293,3 +294,41 @@ def test_moment_basis_errors_are_named():
         pa.estimate_from_moments(small, m, 3)
     with pytest.raises(ModelError, match="moment_basis must be a callable r -> exponent array or None, got list"):
         replace(spec, moment_basis=[[0] * 9])
+
+
+def test_fit_test_is_hansens_j_and_rejects_data_off_the_model():
+    # J = T r' S^-1 r is invariant under the standardization (an invertible linear map of
+    # the moments), so it is recomputed here on the raw scale, from raw moments
+    spec = gaussian_nd(2, "spherical")
+    rng = np.random.default_rng(4)
+    M, V, w = np.array([[-1.0, 0.0], [1.5, 1.0]]), np.array([[0.6, 0.6], [1.2, 1.2]]), np.array([0.4, 0.6])
+    X = sample_gaussians(M, V, w, 20_000, rng)
+    res = pa.estimate(spec, X, 2)
+    ft = res.fit_test
+    assert ft is not None and ft.dof == 14 - (2 * 3 + 1)
+    phi = spec.observations(X)
+    r = spec.moment_matrix_at(res.params, spec.polys_for(None)) @ res.weights - phi.mean(0)
+    S = np.cov(phi.T, bias=True)
+    assert ft.statistic == pytest.approx(X.shape[0] * r @ np.linalg.solve(S, r), rel=1e-6)
+    assert ft.pvalue == pytest.approx(scipy.stats.chi2.sf(ft.statistic, ft.dof))
+    assert repr(ft) == f"J = {ft.statistic:.3g} on 7 dof, p = {ft.pvalue:.3g}"   # calibration: bench/fit_test.py
+    # three components fitted with two: rejected
+    X3 = sample_gaussians(np.array([[-2.0], [0.0], [2.0]]), np.full((3, 1), 0.3), np.array([0.3, 0.4, 0.3]),
+                          20_000, rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        bad = pa.estimate(gaussian_1d(6), X3, 2)
+    assert bad.fit_test.dof == 1 and bad.fit_test.pvalue < 1e-6
+    # degrees of freedom: an equality per component, a tied parameter shared by all
+    xi1, xi2, _ = spec.parameters
+    line = pa.estimate(spec, X, 2, constraints=[xi1 + xi2 == 1])
+    assert line.fit_test.dof == 14 - (2 * 2 + 1)
+    g1 = gaussian_1d(6)
+    with warnings.catch_warnings():   # the variances differ (0.6, 1.2): tying them is a misfit
+        warnings.simplefilter("ignore", RuntimeWarning)
+        tied = pa.estimate(g1, X[:, :1], 2, constraints=[pa.Tied(g1.parameters[1], bounds=(0.1, 3.0))])
+    assert tied.fit_test.dof == 6 - (2 * 1 + 1 + 1)
+    # no test: exact equalities (nothing left over), and data-dependent moment polynomials
+    assert pa.estimate(spec, X, 2, method="exact").fit_test is None
+    Z = sample_linear_regressions(np.array([[1.0, -0.5], [-0.8, 0.9]]), np.array([0.25, 0.25]), w, 5000, rng)
+    assert pa.estimate(linear_regression(2, 0.5), Z, 2).fit_test is None
