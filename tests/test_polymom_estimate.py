@@ -333,5 +333,6 @@ def test_fit_test_is_hansens_j_and_rejects_data_off_the_model():
     assert tied.fit_test.dof == 6 - (2 * 1 + 1 + 1)
     # no test: exact equalities (nothing left over), and data-dependent moment polynomials
     assert pa.estimate(spec, X, 2, method="exact").fit_test is None
+    assert pa.estimate(spec, X, 2, refine=False).fit_test is None     # J needs the GMM minimizer
     Z = sample_linear_regressions(np.array([[1.0, -0.5], [-0.8, 0.9]]), np.array([0.25, 0.25]), w, 5000, rng)
     assert pa.estimate(linear_regression(2, 0.5), Z, 2).fit_test is None
