@@ -50,7 +50,8 @@ from .empirical import empirical_moments, moment_covariance
 from .robust import inverse_sqrt as _inverse_sqrt, robust_program as _robust_program
 from .spec import MixtureSpec
 
-__all__ = ["EstimateResult", "FitTest", "estimate", "estimate_from_moments", "default_order", "METHODS"]
+__all__ = ["EstimateResult", "FitTest", "estimate", "estimate_from_moments", "default_order", "free_parameters",
+           "METHODS"]
 
 METHODS = ("exact", "robust")
 DEFAULT_METHOD = "robust"  # measured: exact equalities are infeasible on sample moments when they pin y (linear regressions)
@@ -261,6 +262,20 @@ def estimate(
     return res
 
 
+def free_parameters(spec: MixtureSpec, n_components: int, constraints=()) -> int:
+    """Free parameters of a K-component mixture of ``spec`` under ``constraints``.
+
+    ``K (P - e - t) + t + K - 1``: each equality constraint (the spec's own and the given
+    ones, assumed independent) removes one parameter per component, a :class:`Tied`
+    parameter of unknown value counts once, and the weights add ``K - 1``. Inequalities
+    remove nothing.
+    """
+    K = _check_k(n_components)
+    support, tied = split_constraints(constraints)
+    n_eq = len([c for c in list(spec.support) + support if c.kind == "=="])
+    return K * (spec.n_params - n_eq - len(tied)) + len(tied) + K - 1
+
+
 def _j_test(res: EstimateResult, weight_half: np.ndarray, T: int, spec: MixtureSpec, K: int,
             constraints) -> FitTest | None:
     """Hansen's J statistic of ``res`` and its chi-squared p-value; None without spare moments,
@@ -272,10 +287,7 @@ def _j_test(res: EstimateResult, weight_half: np.ndarray, T: int, spec: MixtureS
 
     if callable(spec.moment_polys):
         return None
-    support, tied = split_constraints(constraints)
-    n_eq = len([c for c in list(spec.support) + support if c.kind == "=="])
-    free = spec.n_params - n_eq - len(tied)              # per component; a tied parameter is shared
-    dof = res.residuals.size - (K * free + len(tied) + K - 1)
+    dof = res.residuals.size - free_parameters(spec, K, constraints)
     if dof < 1:
         return None
     J = float(T * np.sum((weight_half @ res.residuals) ** 2))

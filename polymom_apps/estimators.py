@@ -20,7 +20,7 @@ from gmp import ModelError
 from .constraints import split_constraints
 from .em import TO_MAXIMUM, em_gaussian_mixture, em_linear_regressions
 from .empirical import check_data, is_dask_array
-from .estimate import DEFAULT_METHOD, estimate
+from .estimate import DEFAULT_METHOD, estimate, free_parameters
 from .models import gaussian_1d, gaussian_nd, linear_regression
 
 __all__ = ["PolymomGaussianMixture", "PolymomLinearRegressionMixture", "em_mean_constraints"]
@@ -122,6 +122,9 @@ class PolymomGaussianMixture(_Base):
     covariances_ : ndarray of shape (n_components,) ("spherical") or (n_components, n_features)
     converged_ : bool
         Polymom succeeded (and, with ``refine="em"``, EM converged).
+    n_parameters_ : int
+        Free parameters (:func:`polymom_apps.estimate.free_parameters`; after
+        ``refine="em"``, with only the constraints EM keeps), used by ``bic`` and ``aic``.
     result_ : EstimateResult
         Polymom's estimate (before the refinement).
     em_ : polymom_apps.em.GaussianEM or None
@@ -168,6 +171,7 @@ class PolymomGaussianMixture(_Base):
         self.spec_, self.result_, self.n_features_in_, self.em_ = spec, res, D, None
         self.converged_ = bool(res.success)
         K = int(self.n_components)
+        self.n_parameters_ = free_parameters(spec, K, cons)
         if not res.success:
             warnings.warn(
                 f"Polymom did not produce {K} components ({res.message}); attributes are NaN. Try "
@@ -196,6 +200,8 @@ class PolymomGaussianMixture(_Base):
         D = self.n_features_in_
         cov = self.covariance_type
         mean_constraint = em_mean_constraints(constraints, parameters, D)
+        K, kept = self.weights_.size, 0 if mean_constraint is None else np.linalg.matrix_rank(mean_constraint[0])
+        self.n_parameters_ = K * (len(parameters) - int(kept)) + K - 1     # EM keeps only these equalities
         fit = em_gaussian_mixture(X, (self.means_, self.covariances_, self.weights_), covariance_type=cov,
                                   mean_constraint=mean_constraint, **TO_MAXIMUM)
         self.em_ = fit
@@ -258,6 +264,15 @@ class PolymomGaussianMixture(_Base):
     def score(self, X, y=None) -> float:
         """Mean log-likelihood per sample."""
         return float(np.mean(self.score_samples(X)))
+
+    def bic(self, X) -> float:
+        """Bayesian information criterion on ``X``, ``-2 log L + n_parameters_ log n`` (lower is better)."""
+        ll = self.score_samples(X)
+        return float(-2.0 * ll.sum() + self.n_parameters_ * np.log(ll.size))
+
+    def aic(self, X) -> float:
+        """Akaike information criterion on ``X``, ``-2 log L + 2 n_parameters_`` (lower is better)."""
+        return float(-2.0 * self.score_samples(X).sum() + 2.0 * self.n_parameters_)
 
 
 class PolymomLinearRegressionMixture(_Base):

@@ -1,4 +1,6 @@
 """Scikit-learn style estimators: fit returns self, fitted attributes, soft failure warns."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -159,3 +161,33 @@ def test_gaussian_mixture_sample_and_fit_predict():
         gm.sample(0)
     with pytest.raises(gmp.ModelError, match="is not fitted yet"):
         PolymomGaussianMixture(2).sample(3)
+
+
+@pytest.mark.parametrize("cov", ["spherical", "diag"])
+def test_bic_and_aic_are_scikit_learns_at_the_same_parameters(cov):
+    GaussianMixture = pytest.importorskip("sklearn.mixture").GaussianMixture
+    rng = np.random.default_rng(5)
+    M, V, w = np.array([[-2.0, 0.0], [2.0, 1.0]]), np.array([[1.0, 1.0], [0.5, 0.5]]), np.array([0.4, 0.6])
+    X = sample_gaussians(M, V, w, 20_000, rng)
+    ours = PolymomGaussianMixture(2, covariance_type=cov).fit(X)
+    ref = GaussianMixture(2, covariance_type=cov)      # scikit-learn's formulas at our parameters
+    ref.weights_, ref.means_, ref.covariances_ = ours.weights_, ours.means_, ours.covariances_
+    ref.precisions_cholesky_ = 1.0 / np.sqrt(ours.covariances_)
+    assert ours.n_parameters_ == ref._n_parameters() == (7 if cov == "spherical" else 9)
+    assert ours.bic(X[:5000]) == pytest.approx(ref.bic(X[:5000]), rel=1e-10)
+    assert ours.aic(X[:5000]) == pytest.approx(ref.aic(X[:5000]), rel=1e-10)
+    # a linear equality on the means removes one parameter per component
+    line = PolymomGaussianMixture(2, covariance_type=cov, constraints=lambda p: [p[0] + p[1] == 1])
+    with pytest.warns(RuntimeWarning):               # these means are not on the line: a misfit
+        line.fit(X)
+    assert line.n_parameters_ == ours.n_parameters_ - 2
+    # after refine="em": only what EM keeps counts (the line: kept; a parabola: dropped, with a warning)
+    with pytest.warns(RuntimeWarning):
+        kept = PolymomGaussianMixture(2, covariance_type=cov, constraints=lambda p: [p[0] + p[1] == 1],
+                                      refine="em").fit(X)
+    assert kept.n_parameters_ == ours.n_parameters_ - 2
+    with pytest.warns(UserWarning, match="may violate"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # a misfit too: these means are not on it
+        dropped = PolymomGaussianMixture(2, covariance_type=cov, constraints=lambda p: [p[0] - p[1] ** 2 == 0],
+                                         refine="em").fit(X)
+    assert dropped.n_parameters_ == ours.n_parameters_
