@@ -101,7 +101,7 @@ def test_accelerated_em_reaches_the_same_maximum_in_far_fewer_steps():
     assert fast.log_likelihood >= plain.log_likelihood - 1e-12 and fast.log_likelihood - plain.log_likelihood < 1e-9
     np.testing.assert_allclose(fast.means, plain.means, atol=1e-3)
     np.testing.assert_allclose(fast.variances, plain.variances, rtol=1e-3)
-    assert fast.n_iter * 5 < plain.n_iter                     # 107 against 1448 M-steps when written
+    assert fast.n_iter * 5 < plain.n_iter                     # 99 against 1448 M-steps when written
     assert np.all(np.diff(fast.history) >= -1e-12) and abs(fast.weights.sum() - 1) < 1e-12
     np.testing.assert_allclose(fast.log_likelihood, _loglik(X, fast.means, np.repeat(fast.variances[:, None], 2, 1),
                                                             fast.weights), rtol=1e-12)
@@ -164,3 +164,22 @@ def test_refine_warns_about_constraints_it_cannot_keep():
     X, _ = _data("spherical", T=20_000, seed=5)
     with pytest.warns(UserWarning, match="refine='em' keeps only linear equalities in the means"):
         PolymomGaussianMixture(2, constraints=lambda p: [p[2] >= 0.1], refine="em").fit(X)
+
+
+def test_accelerated_em_on_random_mixtures_and_starts_ends_at_an_em_fixed_point():
+    # random K in 2..4, D in 1..3, separations, variances and starts (weights near 0 included):
+    # the jumps keep the parameters valid and the likelihood monotone, and the end is a fixed
+    # point of plain EM. It need not be the maximum plain EM reaches from the same start: in
+    # 60 such cases 3 ended on a lower one when written (bench/em_acceleration.py --random).
+    rng = np.random.default_rng(11)
+    for _ in range(6):
+        K, D = int(rng.integers(2, 5)), int(rng.integers(1, 4))
+        M = rng.standard_normal((K, D)) * rng.uniform(0.3, 3)
+        X = sample_gaussians(M, rng.uniform(0.05, 2, (K, D)), rng.dirichlet(np.ones(K)), int(rng.integers(200, 1500)), rng)
+        start = (rng.standard_normal((K, D)), rng.uniform(0.01, 3, (K, D)), rng.dirichlet(np.ones(K) * 0.5) + 1e-9)
+        fast = em_gaussian_mixture(X, start, covariance_type="diag", tol=1e-10, max_iter=5000, accelerate=True)
+        assert fast.converged and np.isfinite(fast.means).all()
+        assert np.all(fast.variances > 0) and np.all(fast.weights > 0)
+        assert np.all(np.diff(fast.history) >= -1e-10)            # rounding at convergence: 3e-12 seen
+        more = em_gaussian_mixture(X, (fast.means, fast.variances, fast.weights), covariance_type="diag", max_iter=50)
+        assert more.log_likelihood - fast.log_likelihood < 1e-7
