@@ -29,7 +29,7 @@ flat likelihood, and a stopping rule on the change per step (``tol=1e-7``) can s
 from the maximum. ``accelerate=True`` applies SQUAREM [VR08] (squared extrapolation of
 the EM map, falling back to plain EM steps whenever a jump would lower the
 likelihood). Its fixed points are EM's, and from the Table 3 Poly starts it reached the
-highest likelihood found, in 4-24x fewer M-steps (models at T = 1e4 and 1e5). From a poor
+highest likelihood found, in 2-29x fewer M-steps (30 models at T = 1e4 and 1e5). From a poor
 start a jump can land in another basin: on 60 random mixtures from random starts it
 ended on a lower maximum than plain EM in 3 (bench/em_acceleration.py --random).
 
