@@ -373,8 +373,8 @@ def estimate_from_moments(
         raise ModelError(f"moment {bad} is {m[bad]!r}; moments must be finite")
     K = _check_k(n_components)
     support, tied = split_constraints(constraints)
+    notes = _identifiability_notes(polys, K, free_parameters(spec, K, support))   # a tied value not counted
     support = list(spec.support) + support
-    notes = _identifiability_notes(spec, polys, K, support)
     if lam is None:
         lam = 1e-6
     run = dict(spec=spec, polys=polys, m=m, K=K, order=order, backend=backend, method=method,
@@ -449,13 +449,11 @@ def _min_samples(n_moments: int) -> int:
     return max(2 * n_moments, 10)
 
 
-def _identifiability_notes(spec: MixtureSpec, polys, K: int, support) -> list[str]:
-    """Warn when K components have more unknowns than the moments can pin down."""
-    P, N = spec.n_params, len(polys)
-    n_eq = len([c for c in support if c.kind == "=="])
-    unknowns = K * (P - n_eq) + K - 1
+def _identifiability_notes(polys, K: int, unknowns: int) -> list[str]:
+    """Warn when K components have more unknowns (:func:`free_parameters`) than the moments can pin down."""
+    N = len(polys)
     if unknowns > N:
-        msg = (f"K={K} components of {P - n_eq} free parameters have {unknowns} unknowns but the model "
+        msg = (f"K={K} components of {(unknowns - K + 1) // K} free parameters have {unknowns} unknowns but the model "
                f"gives only {N} moments: the estimate is not identified; use more moments "
                "(observation functions) or fewer components")
         warnings.warn(msg, RuntimeWarning, stacklevel=4)
