@@ -55,6 +55,10 @@ def atomic_measures(draw, sep: float, kmax: int = 6):
                 break
         else:
             assume(False)
+    # general position: no k points (nearly) on a curve of degree t - 1, where the rank of M_{t-1} would
+    # drop below k (6 points at 2.6e-5 from a conic gave rank 5 at the 1e-9 rule of the exact test)
+    sv = np.linalg.svd(monomial_values(points, basis(n, smallest_order(n, k) - 1)), compute_uv=False)
+    assume(sv[-1] >= 1e-3 * sv[0])
     weights = 0.05 + (1.0 - 0.05 * k) * rng.dirichlet(np.ones(k))
     return points, weights, seed
 
