@@ -64,6 +64,7 @@ __all__ = [
     "extract_atoms",
     "atoms_to_moments",
     "monomial_values",
+    "canonical_order",
     "localizing_matrix_from_vector",
 ]
 
@@ -113,7 +114,8 @@ class Atoms:
 
     def __repr__(self) -> str:
         atoms = ", ".join(
-            "(" + ", ".join(f"{v:.4g}" for v in p) + f") w={w:.4g}" for p, w in zip(self.points, self.weights)
+            "(" + ", ".join(f"{v:.4g}" for v in np.round(p, 9) + 0.0) + f") w={w:.4g}"
+            for p, w in zip(self.points, self.weights)
         )
         tail = f" [{self.method} at s={self.order}, residual {self.residual:.2g}]"
         notes = "; " + "; ".join(self.notes) if self.notes else ""
@@ -132,6 +134,39 @@ class ExtractionFailure:
 
     def __repr__(self) -> str:
         return f"no atoms ({self.method}): {self.reason}"
+
+
+def canonical_order(points: np.ndarray, decimals: int = 6) -> np.ndarray:
+    """Sort atoms lexicographically (first coordinate first) and turn ``-0.0`` into ``0.0``.
+
+    The sort keys are the coordinates rounded to ``decimals`` digits relative to the
+    largest coordinate, so that two coordinates equal up to rounding (a BLAS kernel's
+    last bits) tie and the next coordinate decides: the order is the same on every
+    machine. Exact values break the remaining ties.
+
+    Parameters
+    ----------
+    points : ndarray of shape (n_atoms, n_vars)
+
+    Returns
+    -------
+    ndarray of shape (n_atoms, n_vars)
+        A sorted copy.
+
+    Examples
+    --------
+    >>> canonical_order(np.array([[1e-13, 1.0], [-1e-13, -1.0], [-0.0, 0.5]]))
+    array([[-1.e-13, -1.e+00],
+           [ 0.e+00,  5.e-01],
+           [ 1.e-13,  1.e+00]])
+    """
+    pts = np.asarray(points, dtype=float) + 0.0      # + 0.0 maps -0.0 to 0.0
+    if pts.shape[0] < 2:
+        return pts.copy()
+    scale = max(1.0, float(np.abs(pts).max(initial=0.0)))
+    keys = np.round(pts / scale, decimals) + 0.0
+    order = np.lexsort(tuple(pts.T[::-1]) + tuple(keys.T[::-1]))
+    return pts[order]
 
 
 def monomial_values(points: np.ndarray, exps: np.ndarray) -> np.ndarray:
@@ -330,7 +365,7 @@ def _extract_at_flat_order(
         found, w = _projection_points(vecs, n, s, gen)
     if w is None:                                         # found is the reason
         return ExtractionFailure(found, method, report, dec)
-    points = found[np.lexsort(found.T[::-1])]
+    points = canonical_order(found)
     certified = arr[: count(n, 2 * s)]                   # the moments the flat extension determines
     weights = np.linalg.lstsq(monomial_values(points, basis(n, 2 * s)).T, certified, rcond=None)[0]
     resid = certified - atoms_to_moments(points, weights, 2 * s)

@@ -47,7 +47,8 @@ class OrderAttempt:
 
 
 def _fmt_point(p: np.ndarray) -> str:
-    return "(" + ", ".join(f"{v:.6g}" for v in np.ravel(p)) + ")"
+    # rounding at 1e-9 first prints solver noise around 0 (and -0.0) as 0 on every machine
+    return "(" + ", ".join(f"{v:.6g}" for v in np.round(np.ravel(p), 9) + 0.0) + ")"
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ import numpy as np
 
 from .conic import ConicProgram, PSDBlock
 from .errors import ModelError
-from .extraction import Atoms, ExtractionFailure, _simultaneous_diagonal, monomial_values
+from .extraction import Atoms, ExtractionFailure, _simultaneous_diagonal, canonical_order, monomial_values
 from .monomials import basis, count, index
 from .rank import RankRule, as_rank_rule
 
@@ -256,7 +256,7 @@ def extract_atoms_subbasis(y, n: int, exps, rule: RankRule | float | None = None
     if points is None:
         why = "complex eigenvalues in the multiplication matrices: not an atomic measure at this rank"
         return ExtractionFailure(why, "subbasis", None, dec)
-    points = points[np.lexsort(points.T[::-1])]
+    points = canonical_order(points)
     # weights from the distinct moments of M_B
     upos, first = np.unique(pos, return_index=True)
     mexps = (B[:, None, :] + B[None, :, :]).reshape(-1, n)[first]

@@ -26,7 +26,7 @@ import difflib
 import importlib
 import importlib.metadata
 import os
-import tomllib
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -36,6 +36,11 @@ from typing import Any, NamedTuple
 from gmp.errors import BackendError, BackendNotAvailableError, OptionError, UnknownBackendError
 
 from .base import Availability, Backend
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, from PyPI (a declared dependency there)
+    import tomli as tomllib
 
 __all__ = [
     "BUILTINS", "PREFERENCE", "ENV_VAR", "ENTRY_POINT_GROUP", "BackendRecord", "BackendTable",

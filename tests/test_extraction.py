@@ -314,3 +314,29 @@ def test_unknown_method_raises():
     with pytest.raises(ModelError) as info:
         extract_atoms(np.ones(3), 1, 1, method="svd")
     assert str(info.value) == "method must be 'schur' or 'projection', got 'svd'"
+
+
+# --- canonical order ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", METHODS)
+def test_atoms_come_in_the_same_order_whatever_the_order_of_the_measure(method):
+    # the four corners of the square share their first coordinates pairwise: the second one
+    # decides, whatever the last bits of the first one are
+    pts = np.array([[1.0, 1.0], [-1.0, 1.0], [1.0, -1.0], [-1.0, -1.0]])
+    w = np.array([0.1, 0.2, 0.3, 0.4])
+    want = np.array([[-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0], [1.0, 1.0]])
+    for perm in ([0, 1, 2, 3], [3, 2, 1, 0], [2, 0, 3, 1]):
+        y = atoms_to_moments(pts[perm], w[perm], 6)
+        y = y * (1 + 1e-13 * np.random.default_rng(len(perm) + perm[0]).standard_normal(y.size))  # last-bit noise
+        got = extract_atoms(y, 2, 3, method=method)
+        np.testing.assert_allclose(got.points, want, atol=1e-6)
+        np.testing.assert_allclose(got.weights, [0.4, 0.2, 0.3, 0.1], atol=1e-6)
+
+
+def test_canonical_order_ties_within_rounding_and_no_negative_zero():
+    from gmp.extraction import canonical_order
+
+    pts = np.array([[2e-12, 3.0], [-0.0, -5.0], [-3e-12, 1.0]])
+    got = canonical_order(pts)
+    np.testing.assert_array_equal(got[:, 1], [-5.0, 1.0, 3.0])
+    assert not np.signbit(got[got == 0]).any()   # -0.0 became 0.0

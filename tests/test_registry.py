@@ -10,7 +10,6 @@ import importlib.metadata
 import os
 import sys
 import threading
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +39,11 @@ from gmp_backends import registry
 from gmp_backends.scripted import ScriptedBackend
 
 NO_LICENCE = Availability(True, True, False, "no licence found", "set MOSEKLM_LICENSE_FILE")
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
 
 
 def tiny_program() -> ConicProgram:
