@@ -6,9 +6,11 @@
 >>> res.certified, round(res.bound, 6), res.atoms.points                           # doctest: +SKIP
 (True, -1.0, array([[1., 0.]]))
 
-Layers: ``gmp`` (polynomials, moments, relaxations, flatness, extraction —
-imports no solver), ``gmp_backends`` (SDP solvers behind one interface),
-``polymom_apps`` (mixture models as GMPs).
+Layers: ``gmp`` (polynomials, moments, relaxations, flatness, extraction, the
+backend protocol and registry — imports no solver), ``gmp_backends`` (the SDP
+solvers, found through the ``gmp.backends`` entry points), ``polymom_apps``
+(mixture models as GMPs). The pipeline steps are public: :func:`relax` →
+:func:`run` → :func:`certify` → :func:`package`; :func:`solve` loops over them.
 """
 from __future__ import annotations
 
@@ -27,8 +29,14 @@ from .moments import MomentSequence
 from .monomials import basis, count
 from .polynomial import Constraint, Polynomial, Variable, as_polynomial, from_sympy, polysum, variables
 from .problem import GMP, Measure, MomentConstraint, MomentExpr, Objective, maximize, minimize
-from .relaxation import RelaxationMap, build_relaxation
+from .relaxation import RelaxationMap, build_relaxation, relax
 from .result import AtomCheck, Result
+from .backend import Availability, Backend
+from .options import SolverOptions
+from .registry import available_backends, register_backend, resolve_backend, use_backend
+from .dispatch import run
+from .certify import Certification, certify
+from .package import package
 from .solve import solve, solve_gmp
 from .status import Status
 from .rank import FixedRank, RankRule, RelativeTolerance, SpectralGap, as_rank_rule, numerical_rank
@@ -38,19 +46,15 @@ from .extraction import Atoms, ExtractionFailure, atoms_to_moments, extract_atom
 __version__ = "0.1.0"
 
 
-def available_backends():
-    """Every known SDP backend, usable or not, with the reason and the remedy."""
-    from gmp_backends import available_backends as _ab
-
-    return _ab()
-
-
 __all__ = [
     "variables", "Variable", "Polynomial", "Constraint", "as_polynomial", "from_sympy", "polysum",
     "basis", "count", "MomentSequence",
     "Measure", "MomentExpr", "MomentConstraint", "Objective", "GMP", "minimize", "maximize",
     "ConicProgram", "ConicSolution", "PSDBlock", "RelaxationMap", "build_relaxation",
-    "Result", "AtomCheck", "Status", "solve", "solve_gmp", "available_backends",
+    "relax", "run", "certify", "Certification", "package",
+    "Result", "AtomCheck", "Status", "solve", "solve_gmp",
+    "Backend", "Availability", "SolverOptions", "available_backends", "register_backend",
+    "resolve_backend", "use_backend",
     "extract_atoms", "atoms_to_moments", "Atoms", "ExtractionFailure", "flatness", "FlatnessReport",
     "RankRule", "RelativeTolerance", "SpectralGap", "FixedRank", "numerical_rank", "as_rank_rule",
     "GMPError", "ModelError", "OrderError", "MissingMomentError", "BackendNotAvailableError",

@@ -56,6 +56,7 @@ from .flatness import (
     moment_matrix_from_vector,
 )
 from .monomials import basis, count, index
+from .polynomial import monomial_values  # one implementation; re-exported here for callers
 from .rank import RankDecision, RankRule
 
 __all__ = [
@@ -167,29 +168,6 @@ def canonical_order(points: np.ndarray, decimals: int = 6) -> np.ndarray:
     keys = np.round(pts / scale, decimals) + 0.0
     order = np.lexsort(tuple(pts.T[::-1]) + tuple(keys.T[::-1]))
     return pts[order]
-
-
-def monomial_values(points: np.ndarray, exps: np.ndarray) -> np.ndarray:
-    """``out[j, t] = prod_i points[j, i] ** exps[t, i]`` (one array op per variable).
-
-    Parameters
-    ----------
-    points : ndarray of shape (k, n)
-    exps : ndarray of int, shape (T, n)
-
-    Returns
-    -------
-    ndarray of shape (k, T)
-    """
-    x = np.asarray(points, dtype=float)
-    e = np.asarray(exps, dtype=np.int64)
-    out = np.ones((x.shape[0], e.shape[0]))
-    if e.size == 0:
-        return out
-    powers = x[:, :, None] ** np.arange(int(e.max()) + 1)        # (k, n, dmax + 1), 0**0 == 1
-    for i in range(x.shape[1]):
-        out *= powers[:, i, e[:, i]]
-    return out
 
 
 def atoms_to_moments(points: np.ndarray, weights: np.ndarray, degree: int) -> np.ndarray:

@@ -25,7 +25,9 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from .errors import ModelError
+from .hierarchy import climb
 from .polynomial import Constraint, Polynomial, Variable, _as_variable_list, as_polynomial
+from .result import Result
 
 __all__ = ["Measure", "MomentExpr", "MomentConstraint", "Objective", "minimize", "maximize", "GMP"]
 
@@ -310,11 +312,9 @@ class GMP:
         degs += [e.degree for e in exprs]
         return max(-(-d // 2) for d in degs)
 
-    def solve(self, order: int | str | None = None, **kwargs: Any):
-        """Solve the moment relaxation; see :func:`gmp.solve_gmp`."""
-        from .solve import solve_gmp
-
-        return solve_gmp(self, order=order, **kwargs)
+    def solve(self, order: int | str | None = None, **kwargs: Any) -> Result:
+        """Solve the moment relaxation; see :func:`gmp.solve_gmp` for the keyword arguments."""
+        return climb(self, order=order, **kwargs)
 
     def __repr__(self) -> str:
         obj = "trace" if self.objective.expr is None else repr(self.objective.expr)

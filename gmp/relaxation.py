@@ -21,6 +21,7 @@ from __future__ import annotations
 import numbers
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,9 +31,11 @@ from .matrices import (csr_from_triplets, freeze, half_degree, localizing_coeffi
                        moment_coefficients, trace_vector)
 from .moments import MomentSequence
 from .monomials import count, index
-from .problem import GMP, Measure
 
-__all__ = ["RelaxationMap", "build_relaxation", "check_order"]
+if TYPE_CHECKING:  # types only: the problem module sits above the pipeline
+    from .problem import GMP
+
+__all__ = ["RelaxationMap", "build_relaxation", "check_order", "relax"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,8 +167,21 @@ def _mass_rows(cols: tuple[int, ...], n_total: int):
     return freeze(csr_from_triplets(np.ones(m), np.arange(m), np.array(cols, dtype=np.int64), (m, n_total)))
 
 
+def relax(problem: GMP, order: int) -> tuple[ConicProgram, RelaxationMap]:
+    """The ``relax`` step of the pipeline: the order-``order`` relaxation of ``problem``.
+
+    Returns
+    -------
+    program : ConicProgram
+        What a backend solves.
+    rmap : RelaxationMap
+        How to read the solver's answer back as moments of each measure.
+    """
+    return build_relaxation(problem, order)
+
+
 def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, RelaxationMap]:
-    """Assemble the order-``order`` moment relaxation as a :class:`ConicProgram`."""
+    """Assemble the order-``order`` dense moment relaxation as a :class:`ConicProgram`."""
     r = check_order(problem, order)
     measures = problem.measures
     sizes = [count(m.n_vars, 2 * r) for m in measures]

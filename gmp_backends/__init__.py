@@ -1,18 +1,19 @@
-"""Solver backends of gmp-moments: one module per SDP solver behind one interface.
+"""Solver backends of gmp-moments: one module per SDP solver behind gmp's backend protocol.
 
 A backend turns a :class:`gmp.conic.ConicProgram` into a
 :class:`gmp.conic.ConicSolution`; solver libraries are imported lazily, inside
-the backend that needs them. See :mod:`gmp_backends.registry` for how a
-backend is chosen.
+the backend that needs them. The backends are declared in the ``gmp.backends``
+entry-point group, where :mod:`gmp.registry` finds them and chooses one; the
+registry's functions are re-exported here.
 
 >>> from gmp_backends import available_backends
 >>> print(available_backends())          # doctest: +SKIP
 backend  level   reason / remedy
 cvxopt   usable
 """
-from .base import Availability, Backend
-from .options import SolverOptions
-from .registry import (
+from gmp.backend import Availability, Backend
+from gmp.options import SolverOptions
+from gmp.registry import (
     available_backends,
     get_backend,
     refresh,
@@ -22,7 +23,11 @@ from .registry import (
     use_backend,
 )
 
+#: The backends this package provides (declared as ``gmp.backends`` entry points in pyproject.toml).
+BUILTINS: tuple[str, ...] = ("cvxopt", "mosek", "clarabel", "scs", "picos")
+
 __all__ = [
+    "BUILTINS",
     "Backend",
     "Availability",
     "SolverOptions",

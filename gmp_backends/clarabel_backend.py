@@ -58,8 +58,8 @@ from gmp.conic import ConicProgram, ConicSolution
 from gmp.errors import OptionError
 from gmp.status import Status
 
-from .base import Backend
-from .options import SolverOptions
+from gmp.backend import Backend
+from gmp.options import SolverOptions
 from .presolve import has_no_cones, solve_without_cones
 from .standard_form import StandardForm, build_standard_form, check_formulation
 

@@ -48,9 +48,9 @@ import scipy.sparse as sp
 from gmp.conic import ConicProgram, ConicSolution, PSDBlock
 from gmp.status import Status
 
-from .base import Backend
-from .options import SolverOptions
-from .registry import resolve_backend
+from gmp.backend import Backend
+from gmp.options import SolverOptions
+from gmp.registry import resolve_backend
 
 __all__ = [
     "ConformanceCase", "CaseResult", "ConformanceReport", "CASES", "KNOWN_FAILURES",
@@ -647,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     import sys
 
-    from .registry import available_backends
+    from gmp.registry import available_backends
 
     names = list(sys.argv[1:] if argv is None else argv)
     if not names:

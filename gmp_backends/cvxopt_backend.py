@@ -47,9 +47,9 @@ from gmp.conic import ConicProgram, ConicSolution
 from gmp.errors import OptionError
 from gmp.status import Status
 
-from .base import Backend
+from gmp.backend import Backend
 from .cvxopt_kkt import SparseSchurKKT
-from .options import SolverOptions
+from gmp.options import SolverOptions
 from .presolve import CONSISTENCY_TOL  # noqa: F401  (re-exported for callers of this module)
 from .presolve import RowReduction as _Rows
 from .presolve import has_no_cones

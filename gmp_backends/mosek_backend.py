@@ -87,8 +87,8 @@ from gmp.conic import ConicProgram, ConicSolution
 from gmp.errors import BackendNotAvailableError, ModelError, OptionError
 from gmp.status import Status
 
-from .base import Availability, Backend, _module_found
-from .options import SolverOptions
+from gmp.backend import Availability, Backend, _module_found
+from gmp.options import SolverOptions
 
 __all__ = ["MosekBackend", "MosekAvailability", "LICENCE_ENV", "default_licence_path",
            "licence_problem", "TASK_FORMATS"]

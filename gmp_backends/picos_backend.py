@@ -47,8 +47,8 @@ from gmp.conic import ConicProgram, ConicSolution
 from gmp.errors import OptionError
 from gmp.status import Status
 
-from .base import Backend
-from .options import SolverOptions
+from gmp.backend import Backend
+from gmp.options import SolverOptions
 from .presolve import has_no_cones, solve_without_cones
 
 __all__ = ["PicosBackend"]

@@ -17,8 +17,8 @@ from typing import ClassVar
 from gmp.conic import ConicProgram, ConicSolution
 from gmp.errors import BackendError
 
-from .base import Availability, Backend
-from .options import SolverOptions
+from gmp.backend import Availability, Backend
+from gmp.options import SolverOptions
 
 __all__ = ["ScriptedBackend"]
 

@@ -38,7 +38,7 @@ therefore ``"moment"``.
 At SCS's default tolerance (1e-4) the library's bounds are off by up to
 6e-2 (moment form; 0.38 in the dual form on ``lasserre_2001_floudas_4_10``)
 while the status says "solved": which is why SCS comes after the
-interior-point backends in :data:`gmp_backends.registry.PREFERENCE`.
+interior-point backends in :data:`gmp.registry.PREFERENCE`.
 
 Options: ``tol`` sets ``eps_abs`` and ``eps_rel``; ``max_iters``;
 ``verbose``; ``time_limit`` → ``time_limit_secs``. ``extra`` takes
@@ -63,8 +63,8 @@ from gmp.conic import ConicProgram, ConicSolution
 from gmp.errors import OptionError
 from gmp.status import Status
 
-from .base import Backend
-from .options import SolverOptions
+from gmp.backend import Backend
+from gmp.options import SolverOptions
 from .presolve import has_no_cones, solve_without_cones
 from .standard_form import StandardForm, build_standard_form, check_formulation
 

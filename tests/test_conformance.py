@@ -16,7 +16,8 @@ import gmp
 from gmp.conic import ConicSolution
 from gmp.status import Status
 from gmp.testing import get_problem
-from gmp_backends import get_backend, registry
+from gmp import registry
+from gmp_backends import BUILTINS, get_backend
 from gmp_backends.conformance import (
     CASES,
     KNOWN_FAILURES,
@@ -30,7 +31,7 @@ from gmp_backends.scripted import ScriptedBackend
 
 
 # -- every built-in backend conforms ---------------------------------------
-@pytest.mark.parametrize("name", sorted(registry.BUILTINS))
+@pytest.mark.parametrize("name", sorted(BUILTINS))
 def test_builtin_backend_conforms(name):
     availability = get_backend(name).availability(check_import=True)
     if not availability.usable:
@@ -42,8 +43,8 @@ def test_builtin_backend_conforms(name):
 
 def test_known_failures_name_builtin_backends_and_real_cases():
     names = {case.name for case in CASES}
-    assert set(KNOWN_FAILURES) <= set(registry.BUILTINS)
-    assert set(TIGHT_OPTIONS) <= set(registry.BUILTINS)
+    assert set(KNOWN_FAILURES) <= set(BUILTINS)
+    assert set(TIGHT_OPTIONS) <= set(BUILTINS)
     for backend, failures in KNOWN_FAILURES.items():
         assert set(failures) <= names, backend
         assert all(len(reason) > 20 for reason in failures.values()), backend

@@ -20,7 +20,8 @@ import pytest
 import gmp
 from gmp.status import Status
 from gmp.testing import get_problem
-from gmp_backends import available_backends, get_backend, registry
+from gmp import registry
+from gmp_backends import available_backends, get_backend
 from gmp_backends.conformance import KNOWN_FAILURES, TIGHT_OPTIONS, run_conformance
 
 PLUGIN_DIST = Path(__file__).resolve().parent / "plugin_dist"

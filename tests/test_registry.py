@@ -35,7 +35,7 @@ from gmp_backends import (
     unregister_backend,
     use_backend,
 )
-from gmp_backends import registry
+from gmp import registry
 from gmp_backends.scripted import ScriptedBackend
 
 NO_LICENCE = Availability(True, True, False, "no licence found", "set MOSEKLM_LICENSE_FILE")
@@ -60,14 +60,12 @@ def optimal(x: float = 0.0) -> ConicSolution:
 
 @pytest.fixture
 def isolated(monkeypatch, tmp_path):
-    """A registry holding only the cvxopt built-in, no GMP_BACKEND, no config files.
+    """A registry holding only the cvxopt backend, no GMP_BACKEND, no config files.
 
-    Pinning the built-ins keeps the expected texts below independent of how
+    Pinning the backends keeps the expected texts below independent of how
     many backends the package ships.
     """
-    builtins = {"cvxopt": registry.BUILTINS["cvxopt"]}
-    monkeypatch.setattr(registry, "BUILTINS", builtins)
-    monkeypatch.setattr(registry, "_registry", dict(builtins))
+    monkeypatch.setattr(registry, "_registry", {"cvxopt": "gmp_backends.cvxopt_backend:CvxoptBackend"})
     monkeypatch.setattr(registry, "_instances", {})
     monkeypatch.setattr(registry, "_discovered", True)
     monkeypatch.delenv("GMP_BACKEND", raising=False)
@@ -90,11 +88,11 @@ def test_unknown_backend_message(isolated):
     with pytest.raises(UnknownBackendError) as err:
         get_backend("foo")
     assert str(err.value) == ("unknown backend 'foo'; known backends: cvxopt; "
-                              "pass one of these or an instance of gmp_backends.Backend")
+                              "pass one of these or an instance of gmp.Backend")
     with pytest.raises(UnknownBackendError) as err:
         get_backend("cvxpot")
     assert str(err.value) == ("unknown backend 'cvxpot' (did you mean 'cvxopt'?); known backends: "
-                              "cvxopt; pass one of these or an instance of gmp_backends.Backend")
+                              "cvxopt; pass one of these or an instance of gmp.Backend")
     assert isinstance(err.value, ValueError) and isinstance(err.value, GMPError)
 
 
@@ -118,14 +116,22 @@ def test_register_and_unregister(isolated):
     unregister_backend("fake")
     with pytest.raises(UnknownBackendError):
         get_backend("fake")
-    with pytest.raises(BackendError, match="expects a gmp_backends.Backend"):
+    with pytest.raises(BackendError, match="expects a gmp.Backend"):
         register_backend(object(), "thing")
 
 
-def test_pyproject_declares_the_builtin_entry_points():
+def test_pyproject_declares_the_builtin_entry_points_and_gmp_finds_them():
+    from gmp_backends import BUILTINS
+
     pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
     declared = tomllib.loads(pyproject.read_text())["project"]["entry-points"]["gmp.backends"]
-    assert declared == registry.BUILTINS
+    assert sorted(declared) == sorted(BUILTINS)
+    installed = {ep.name: ep.value for ep in importlib.metadata.entry_points(group="gmp.backends")}
+    for name, target in declared.items():
+        assert installed[name] == target            # the installed metadata is this pyproject's
+        assert target.startswith(f"gmp_backends.{name}_backend:")
+        backend = get_backend(name)                 # found through the entry point, not by name in gmp
+        assert backend.name == name and type(backend).__module__ == f"gmp_backends.{name}_backend"
 
 
 def test_entry_points_are_discovered(isolated, monkeypatch):
@@ -146,7 +152,7 @@ def test_entry_points_are_discovered(isolated, monkeypatch):
     monkeypatch.setattr(registry, "_registry", {})
     monkeypatch.setattr(registry, "_discovered", False)
     table = {name: av for name, av in available_backends()}
-    assert set(table) == {"cvxopt", "fancy", "broken"}
+    assert set(table) == {"fancy", "broken"}      # gmp knows no backend but the entry points' ones
     assert table["fancy"].level == "not installed"
     assert table["fancy"].remedy == 'pip install "gmp-moments[fancy]"'
     assert not table["broken"].installed and "could not be loaded" in table["broken"].reason
@@ -156,7 +162,7 @@ def test_entry_points_are_discovered(isolated, monkeypatch):
         "backend 'fancy' (passed as backend=) is not usable here: Python module "
         "'fancy_solver_lib_not_installed' is not installed; pip install \"gmp-moments[fancy]\"; "
         "a named backend is never replaced by another, so name a usable one "
-        "(gmp_backends.available_backends() lists them)")
+        "(gmp.available_backends() lists them)")
 
 
 # -- selection precedence --------------------------------------------------
@@ -244,7 +250,7 @@ def test_named_unusable_backend_is_never_swapped(isolated, monkeypatch):
     assert str(err.value) == (
         "backend 'nolic' (from environment variable GMP_BACKEND) is not usable here: "
         "no licence found; set MOSEKLM_LICENSE_FILE; a named backend is never replaced by "
-        "another, so name a usable one (gmp_backends.available_backends() lists them)")
+        "another, so name a usable one (gmp.available_backends() lists them)")
 
 
 def test_unknown_name_from_env_says_where_it_came_from(isolated, monkeypatch):
@@ -253,7 +259,7 @@ def test_unknown_name_from_env_says_where_it_came_from(isolated, monkeypatch):
         resolve_backend()
     assert str(err.value) == (
         "unknown backend 'mosk'; known backends: cvxopt; pass one of these or an instance "
-        "of gmp_backends.Backend (the name was from environment variable GMP_BACKEND)")
+        "of gmp.Backend (the name was from environment variable GMP_BACKEND)")
 
 
 def test_preference_skips_unusable_and_fails_with_a_table(isolated, monkeypatch):
@@ -347,7 +353,7 @@ def test_solver_exception_becomes_solver_error_status():
     sol = fake.run(tiny_program())
     assert sol.status is Status.SOLVER_ERROR and sol.raw_status == "RuntimeError"
     assert sol.message == ("fake failed with RuntimeError: licence server down; try another "
-                           "backend (gmp_backends.available_backends() lists them) or rescale "
+                           "backend (gmp.available_backends() lists them) or rescale "
                            "the problem")
     assert "Traceback" in sol.info["traceback"]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gmp.errors import OptionError
+from .errors import OptionError
 
 __all__ = ["SolverOptions"]
 

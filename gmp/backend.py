@@ -22,11 +22,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from gmp.conic import ConicProgram, ConicSolution
-from gmp.errors import BackendError, BackendNotAvailableError, GMPError, ModelError
-from gmp.status import Status
-
+from .conic import ConicProgram, ConicSolution
+from .errors import BackendError, BackendNotAvailableError, GMPError, ModelError
 from .options import SolverOptions
+from .status import Status
 
 __all__ = ["Availability", "Backend"]
 
@@ -207,7 +206,7 @@ class Backend(ABC):
                 raw_status=type(exc).__name__,
                 message=(
                     f"{self.name} failed with {type(exc).__name__}: {exc}; try another "
-                    "backend (gmp_backends.available_backends() lists them) or rescale the problem"
+                    "backend (gmp.available_backends() lists them) or rescale the problem"
                 ),
                 info={"exception": repr(exc), "traceback": traceback.format_exc()},
             )

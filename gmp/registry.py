@@ -1,11 +1,11 @@
 """Which backends exist, and which one a solve uses.
 
-Backends come from three places: the built-ins below (so the registry works
-without installation metadata), the entry-point group ``gmp.backends``
-(third-party backends: ``name = "package.module:BackendClass"``, read once per
-process; :func:`refresh` reads them again), and :func:`register_backend`.
-Classes are imported only when a backend is first asked for, and solver
-libraries only when availability is checked or a solve runs.
+``gmp`` implements no solver and imports none: backends come from the entry-point
+group ``gmp.backends`` (``name = "package.module:BackendClass"``; the package
+``gmp_backends`` declares the five built-in ones there, third parties add theirs;
+read once per process, :func:`refresh` reads them again) and from
+:func:`register_backend` at run time. Classes are imported only when a backend is
+first asked for, and solver libraries only when availability is checked or a solve runs.
 
 :func:`resolve_backend` picks one, first match wins:
 
@@ -33,9 +33,8 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from gmp.errors import BackendError, BackendNotAvailableError, OptionError, UnknownBackendError
-
-from .base import Availability, Backend
+from .backend import Availability, Backend
+from .errors import BackendError, BackendNotAvailableError, OptionError, UnknownBackendError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,22 +42,14 @@ else:  # Python 3.10: the same parser, from PyPI (a declared dependency there)
     import tomli as tomllib
 
 __all__ = [
-    "BUILTINS", "PREFERENCE", "ENV_VAR", "ENTRY_POINT_GROUP", "BackendRecord", "BackendTable",
+    "PREFERENCE", "ENV_VAR", "ENTRY_POINT_GROUP", "BackendRecord", "BackendTable",
     "register_backend", "unregister_backend", "get_backend", "resolve_backend", "use_backend",
     "available_backends", "user_config_path", "refresh",
 ]
 
-#: Built-in backends, name -> "module:class" (mirrors the pyproject entry points).
-BUILTINS: dict[str, str] = {"cvxopt": "gmp_backends.cvxopt_backend:CvxoptBackend",
-                            "mosek": "gmp_backends.mosek_backend:MosekBackend",
-                            "clarabel": "gmp_backends.clarabel_backend:ClarabelBackend",
-                            "scs": "gmp_backends.scs_backend:ScsBackend",
-                            "picos": "gmp_backends.picos_backend:PicosBackend"}
-#: Order in which usable backends are tried when none is named.
-#: Measured (bench/formulations.py; see gmp_backends.clarabel_backend): cvxopt equals Clarabel
-#: at order 2 and is 3.6x faster at order 3 (Clarabel's KKT holds a dense d^2/2 x d^2/2 block
-#: per PSD block of side d); SCS is fastest but its default tolerance (1e-4) can report a
-#: bound 38 % off as "solved", so it is never picked silently before an interior-point solver.
+#: Order in which usable backends are tried when none is named (names; the reasons and the
+#: measurements behind the order are in docs/backends.md): interior-point solvers first, SCS
+#: (a first-order method, inaccurate at its default tolerance) after them.
 PREFERENCE: list[str] = ["mosek", "cvxopt", "clarabel", "scs", "picos"]
 ENV_VAR = "GMP_BACKEND"
 ENTRY_POINT_GROUP = "gmp.backends"
@@ -78,8 +69,6 @@ def _discover() -> None:
     if _discovered:
         return
     _discovered = True
-    for name, target in BUILTINS.items():
-        _registry.setdefault(name, target)
     _scan_entry_points()
 
 
@@ -110,8 +99,8 @@ def refresh() -> None:
     a distribution declaring ``gmp.backends`` entry points is installed or
     removed while the process runs (or ``sys.path`` changes), call this: it
     clears importlib's finder caches, forgets the backends found through entry
-    points (and their instances), and reads the entry points again. Built-ins
-    and backends added with :func:`register_backend` are kept as they are.
+    points (and their instances), and reads the entry points again. Backends
+    added with :func:`register_backend` are kept as they are.
     """
     _discover()
     importlib.invalidate_caches()
@@ -137,7 +126,7 @@ def register_backend(backend: type[Backend] | Backend | str, name: str | None = 
             f"register_backend needs a non-empty name for {backend!r}; pass name='...'")
     is_class = isinstance(backend, type) and issubclass(backend, Backend)
     if not (is_class or isinstance(backend, (Backend, str))):
-        raise BackendError(f"register_backend expects a gmp_backends.Backend subclass, instance or "
+        raise BackendError(f"register_backend expects a gmp.Backend subclass, instance or "
                            f"'module:Class' path, got {backend!r}")
     key = _norm(name)
     if key in _registry and not replace:
@@ -149,7 +138,7 @@ def register_backend(backend: type[Backend] | Backend | str, name: str | None = 
 
 
 def unregister_backend(name: str) -> None:
-    """Forget the backend ``name`` (built-ins included, until the process restarts)."""
+    """Forget the backend ``name`` (entry-point ones included, until :func:`refresh` or a restart)."""
     _discover()
     key = _norm(name)
     if key not in _registry:
@@ -163,7 +152,7 @@ def _unknown_message(name: Any) -> str:
     close = difflib.get_close_matches(_norm(str(name)), known, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     return (f"unknown backend {name!r}{hint}; known backends: {', '.join(known) or 'none'}; "
-            "pass one of these or an instance of gmp_backends.Backend")
+            "pass one of these or an instance of gmp.Backend")
 
 
 def _load(key: str) -> Backend:
@@ -184,7 +173,7 @@ def _load(key: str) -> Backend:
         target = target()
     if not isinstance(target, Backend):
         raise BackendError(f"backend {key!r} ({ENTRY_POINT_GROUP}) is {target!r}, "
-                           "not a gmp_backends.Backend subclass or instance")
+                           "not a gmp.Backend subclass or instance")
     _instances[key] = target
     return target
 
@@ -287,7 +276,7 @@ def resolve_backend(backend: str | Backend | None = None) -> Backend:
             raise BackendNotAvailableError(
                 f"backend {inst.name!r} ({source}) is not usable here: {avail.reason}; "
                 f"{avail.remedy}; a named backend is never replaced by another, "
-                "so name a usable one (gmp_backends.available_backends() lists them)")
+                "so name a usable one (gmp.available_backends() lists them)")
         return inst
     for name in _ordered_names():
         try:

@@ -1,0 +1,89 @@
+"""The Lasserre hierarchy: relax → run → certify → package at one order, or up the orders.
+
+:func:`solve_relaxation` is one order of the pipeline; :func:`climb` is the loop of
+``order="auto"`` over it. Both take a validated :class:`~gmp.problem.GMP`.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from .backend import Backend
+from .certify import certify
+from .dispatch import run
+from .errors import ModelError, OrderError
+from .options import SolverOptions
+from .package import package
+from .registry import resolve_backend
+from .relaxation import check_order, relax
+from .result import OrderAttempt, Result
+from .status import Status
+
+if TYPE_CHECKING:  # types only: the problem module sits above the pipeline
+    from .polynomial import Polynomial
+    from .problem import GMP
+
+__all__ = ["DEFAULT_MAX_ORDER_STEPS", "climb", "solve_relaxation"]
+
+#: ``order="auto"`` tries this many orders from the smallest valid one unless ``max_order`` is given.
+DEFAULT_MAX_ORDER_STEPS = 4
+
+
+def solve_relaxation(problem: GMP, order: int, backend: Backend, options: SolverOptions, *,
+                     rank_rule: Any = None, extraction: str = "schur", check_tol: float = 1e-5,
+                     objective: Polynomial | None = None) -> Result:
+    """The relaxation of ``problem`` at ``order``, solved, certified and packaged."""
+    t0 = time.perf_counter()
+    program, rmap = relax(problem, order)
+    t1 = time.perf_counter()
+    solution = run(program, backend, options)
+    t2 = time.perf_counter()
+    cert = certify(problem, rmap, solution, rank_rule=rank_rule, extraction=extraction,
+                   check_tol=check_tol, objective=objective)
+    t3 = time.perf_counter()
+    return package(rmap, solution, cert, {"build": t1 - t0, "solve": t2 - t1, "extract": t3 - t2, "total": t3 - t0})
+
+
+def climb(problem: GMP, *, order: int | str | None = None, max_order: int | None = None,
+          backend: Any = None, options: Any = None, rank_rule: Any = None, extraction: str = "schur",
+          check_tol: float = 1e-5, objective: Polynomial | None = None) -> Result:
+    """Solve at ``order``, or with ``order="auto"`` go up the orders until certified.
+
+    The loop stops at a certificate, at an infeasible relaxation (infeasible at one order
+    means infeasible at every higher one), at ``max_order``, or when the solver gives no
+    solution. See :func:`gmp.solve` for the parameters.
+    """
+    if extraction not in ("schur", "projection"):
+        raise ModelError(f"extraction must be 'schur' or 'projection', got {extraction!r}")
+    be, opts = resolve_backend(backend), SolverOptions.from_any(options)
+    lo = problem.min_order()
+    if order is None:
+        orders = [lo]
+    elif order == "auto":
+        hi = lo + DEFAULT_MAX_ORDER_STEPS - 1 if max_order is None else int(max_order)
+        if hi < lo:
+            raise OrderError(f"max_order={max_order} is below the smallest valid order {lo}")
+        orders = list(range(lo, hi + 1))
+    else:
+        orders = [check_order(problem, order)]
+
+    attempts: list[OrderAttempt] = []
+    result: Result | None = None
+    for r in orders:
+        result = solve_relaxation(problem, r, be, opts, rank_rule=rank_rule, extraction=extraction,
+                                  check_tol=check_tol, objective=objective)
+        attempts.append(OrderAttempt(r, result.status, result.bound, result.certified, result.ranks))
+        if result.certified or result.status is Status.INFEASIBLE:
+            break
+        if not result.success and result.status is not Status.UNBOUNDED:
+            break
+    assert result is not None
+    if len(orders) > 1:
+        msg = result.message
+        if not result.certified and result.order == orders[-1]:
+            msg = f"not certified up to order {result.order} (max_order); {msg}"
+        elif not result.certified:   # stopped early: infeasible, or the solver gave no solution
+            msg = f"stopped at order {result.order} of {orders[0]}..{orders[-1]} ({result.status.value}); {msg}"
+        result = replace(result, attempts=tuple(attempts), message=msg)
+    return result
