@@ -15,7 +15,7 @@ from .dispatch import run
 from .errors import ModelError, OrderError
 from .options import SolverOptions
 from .package import package
-from .registry import resolve_backend
+from .registry import choose_backend, usable_backends
 from .relaxation import check_order, relax
 from .result import OrderAttempt, Result
 from .status import Status
@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # types only: the problem module sits above the pipeline
     from .polynomial import Polynomial
     from .problem import GMP
 
-__all__ = ["DEFAULT_MAX_ORDER_STEPS", "climb", "solve_relaxation"]
+__all__ = ["DEFAULT_MAX_ORDER_STEPS", "SOLVER_FAILURES", "climb", "solve_relaxation"]
 
 #: ``order="auto"`` tries this many orders from the smallest valid one unless ``max_order`` is given.
 DEFAULT_MAX_ORDER_STEPS = 4
@@ -45,18 +45,26 @@ def solve_relaxation(problem: GMP, order: int, backend: Backend, options: Solver
     return package(rmap, solution, cert, {"build": t1 - t0, "solve": t2 - t1, "extract": t3 - t2, "total": t3 - t0})
 
 
+#: Statuses that say the solver failed, not that the relaxation has no solution.
+SOLVER_FAILURES = frozenset({Status.ITERATION_LIMIT, Status.TIME_LIMIT, Status.NUMERICAL_ERROR,
+                             Status.SOLVER_ERROR})
+
+
 def climb(problem: GMP, *, order: int | str | None = None, max_order: int | None = None,
           backend: Any = None, options: Any = None, rank_rule: Any = None, extraction: str = "schur",
           check_tol: float = 1e-5, objective: Polynomial | None = None) -> Result:
     """Solve at ``order``, or with ``order="auto"`` go up the orders until certified.
 
     The loop stops at a certificate, at an infeasible relaxation (infeasible at one order
-    means infeasible at every higher one), at ``max_order``, or when the solver gives no
-    solution. See :func:`gmp.solve` for the parameters.
+    means infeasible at every higher one), or at ``max_order``. A solver failure at one
+    order is no reason to stop: the next order is tried. When no backend was named (by
+    argument, context, environment or config file), a solve that fails is first retried on
+    the next usable backend of the preference order, and the result says so. See
+    :func:`gmp.solve` for the parameters.
     """
     if extraction not in ("schur", "projection"):
         raise ModelError(f"extraction must be 'schur' or 'projection', got {extraction!r}")
-    be, opts = resolve_backend(backend), SolverOptions.from_any(options)
+    (be, named), opts = choose_backend(backend), SolverOptions.from_any(options)
     lo = problem.min_order()
     if order is None:
         orders = [lo]
@@ -67,23 +75,40 @@ def climb(problem: GMP, *, order: int | str | None = None, max_order: int | None
         orders = list(range(lo, hi + 1))
     else:
         orders = [check_order(problem, order)]
+    settings = dict(rank_rule=rank_rule, extraction=extraction, check_tol=check_tol, objective=objective)
 
     attempts: list[OrderAttempt] = []
     result: Result | None = None
     for r in orders:
-        result = solve_relaxation(problem, r, be, opts, rank_rule=rank_rule, extraction=extraction,
-                                  check_tol=check_tol, objective=objective)
-        attempts.append(OrderAttempt(r, result.status, result.bound, result.certified, result.ranks))
+        result = solve_relaxation(problem, r, be, opts, **settings)
+        if result.status in SOLVER_FAILURES and not named:
+            result = _retry_elsewhere(problem, r, be, opts, settings, result)
+        attempts.append(OrderAttempt(r, result.status, result.bound, result.certified, result.ranks, result.backend))
         if result.certified or result.status is Status.INFEASIBLE:
-            break
-        if not result.success and result.status is not Status.UNBOUNDED:
             break
     assert result is not None
     if len(orders) > 1:
         msg = result.message
         if not result.certified and result.order == orders[-1]:
-            msg = f"not certified up to order {result.order} (max_order); {msg}"
-        elif not result.certified:   # stopped early: infeasible, or the solver gave no solution
+            failed = [a for a in attempts if a.status in SOLVER_FAILURES]
+            note = "; ".join(f"order {a.order}: {a.backend} {a.status.value}" for a in failed)
+            msg = f"not certified up to order {result.order} (max_order){' (' + note + ')' if note else ''}; {msg}"
+        elif not result.certified:   # stopped early: infeasible
             msg = f"stopped at order {result.order} of {orders[0]}..{orders[-1]} ({result.status.value}); {msg}"
         result = replace(result, attempts=tuple(attempts), message=msg)
     return result
+
+
+def _retry_elsewhere(problem: GMP, r: int, failed_on: Backend, opts: SolverOptions, settings: dict,
+                     failure: Result) -> Result:
+    """The first other usable backend that solves order ``r``, or ``failure`` if none does."""
+    tried = [f"{failed_on.name} ({failure.status.value})"]
+    for other in usable_backends():
+        if other.name == failed_on.name:
+            continue
+        retry = solve_relaxation(problem, r, other, opts, **settings)
+        tried.append(f"{other.name} ({retry.status.value})")
+        if retry.status not in SOLVER_FAILURES:
+            note = f"{failed_on.name} gave {failure.status.value} ({failure.solution.message}); retried on {other.name}"
+            return replace(retry, message=f"{retry.message} [{note}]")
+    return replace(failure, message=f"{failure.message} [no usable backend solved it: {', '.join(tried)}]")

@@ -43,7 +43,8 @@ else:  # Python 3.10: the same parser, from PyPI (a declared dependency there)
 
 __all__ = [
     "PREFERENCE", "ENV_VAR", "ENTRY_POINT_GROUP", "BackendRecord", "BackendTable",
-    "register_backend", "unregister_backend", "get_backend", "resolve_backend", "use_backend",
+    "register_backend", "unregister_backend", "get_backend", "resolve_backend", "choose_backend",
+    "usable_backends", "use_backend",
     "available_backends", "user_config_path", "refresh",
 ]
 
@@ -263,6 +264,12 @@ def resolve_backend(backend: str | Backend | None = None) -> Backend:
     BackendNotAvailableError
         The named backend is not usable here, or (nothing named) no backend is.
     """
+    return choose_backend(backend)[0]
+
+
+def choose_backend(backend: str | Backend | None = None) -> tuple[Backend, bool]:
+    """:func:`resolve_backend`, and whether the backend was named (rules 1-5) rather than
+    picked by preference (rule 6): a named backend is never replaced by another."""
     _discover()
     named = (backend, "passed as backend=") if backend is not None else _configured()
     if named is not None:
@@ -277,17 +284,25 @@ def resolve_backend(backend: str | Backend | None = None) -> Backend:
                 f"backend {inst.name!r} ({source}) is not usable here: {avail.reason}; "
                 f"{avail.remedy}; a named backend is never replaced by another, "
                 "so name a usable one (gmp.available_backends() lists them)")
-        return inst
+        return inst, True
+    for inst in usable_backends():
+        return inst, False
+    table = available_backends()
+    raise BackendNotAvailableError(
+        f"no usable solver backend; install one (pip install cvxopt):\n{table}")
+
+
+def usable_backends() -> Iterator[Backend]:
+    """The usable backends in preference order (:data:`PREFERENCE`, then the others by name),
+    loaded and checked one at a time as the caller asks for the next."""
+    _discover()
     for name in _ordered_names():
         try:
             inst = _load(name)
         except (BackendNotAvailableError, BackendError):
             continue
         if inst.availability(check_import=True).usable:
-            return inst
-    table = available_backends()
-    raise BackendNotAvailableError(
-        f"no usable solver backend; install one (pip install cvxopt):\n{table}")
+            yield inst
 
 
 @contextmanager

@@ -44,6 +44,7 @@ class OrderAttempt:
     bound: float | None
     certified: bool
     ranks: tuple[tuple[int, ...], ...]
+    backend: str = ""
 
 
 def _fmt_point(p: np.ndarray) -> str:

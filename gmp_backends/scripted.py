@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import ClassVar
 
+from gmp.backend import Availability, Backend
 from gmp.conic import ConicProgram, ConicSolution
 from gmp.errors import BackendError
-
-from gmp.backend import Availability, Backend
 from gmp.options import SolverOptions
 
 __all__ = ["ScriptedBackend"]

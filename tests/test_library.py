@@ -76,21 +76,45 @@ def test_auto_never_certifies_an_uncertified_order():
     assert res.bound < p.optimum  # strict lower bound -17.92 < -17
 
 
-def test_auto_that_stops_early_says_where_and_why():
-    # order 1 answered by cvxopt (unbounded, so "auto" goes on), order 2 by a scripted solver
-    # failure: "auto" stops there, and must not claim it tried up to max_order
+def test_auto_goes_on_after_a_solver_failure_and_keeps_a_named_backend():
+    # order 1 answered by cvxopt (unbounded), order 2 by a scripted solver failure, order 3 by
+    # cvxopt again: a failure at one order is no reason to stop climbing, and the backend the
+    # user named is never swapped for another
     from gmp.conic import ConicSolution
     from gmp_backends import get_backend
     from gmp_backends.scripted import ScriptedBackend
 
     real = get_backend("cvxopt")
-    fake = ScriptedBackend([real.solve, ConicSolution(Status.ITERATION_LIMIT, "scripted", "out of iterations")])
+    fake = ScriptedBackend([real.solve, ConicSolution(Status.ITERATION_LIMIT, "scripted", "out of iterations"),
+                            real.solve])
     p = get_problem("lasserre_2001_floudas_2_2_quadratic")
     res = p.build().solve(order="auto", max_order=3, backend=fake)
-    assert [(a.order, a.status) for a in res.attempts] == [(1, Status.UNBOUNDED), (2, Status.ITERATION_LIMIT)]
-    assert not res.certified and len(fake.calls) == 2
-    assert res.message.startswith("stopped at order 2 of 1..3 (iteration_limit); ")
-    assert "max_order" not in res.message
+    assert [(a.order, a.status, a.backend) for a in res.attempts] == [
+        (1, Status.UNBOUNDED, "scripted"), (2, Status.ITERATION_LIMIT, "scripted"), (3, res.status, "scripted")]
+    assert len(fake.calls) == 3 and res.order == 3
+    assert res.status is Status.OPTIMAL and res.bound <= p.optimum + 1e-6
+
+
+def test_a_failed_solve_is_retried_on_the_next_backend_when_none_was_named(monkeypatch):
+    from gmp import registry
+    from gmp.conic import ConicSolution
+    from gmp_backends.scripted import ScriptedBackend
+
+    failing = ScriptedBackend([ConicSolution(Status.NUMERICAL_ERROR, "scripted", "lost its digits")] * 2,
+                              name="failing")
+    monkeypatch.setattr(registry, "_registry", {"failing": failing,
+                                                "cvxopt": "gmp_backends.cvxopt_backend:CvxoptBackend"})
+    monkeypatch.setattr(registry, "_instances", {})
+    monkeypatch.setattr(registry, "_discovered", True)
+    monkeypatch.setattr(registry, "PREFERENCE", ["failing", "cvxopt"])
+    monkeypatch.setattr(registry, "_configured", lambda: None)
+    x = gmp.variables("x")
+    res = gmp.solve((x - 1) ** 2, [x**2 <= 4])
+    assert res.certified and res.backend == "cvxopt" and abs(res.bound) <= 1e-6
+    assert res.message.endswith("[failing gave numerical_error (lost its digits); retried on cvxopt]")
+    # named: never replaced, the failure is the answer
+    res = gmp.solve((x - 1) ** 2, [x**2 <= 4], backend="failing")
+    assert res.status is Status.NUMERICAL_ERROR and res.backend == "failing" and "retried" not in res.message
 
 
 def test_motzkin_is_never_falsely_certified():
