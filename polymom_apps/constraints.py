@@ -32,9 +32,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import numpy as np
+
 from gmp import Constraint, ModelError, Polynomial
 
-__all__ = ["linear", "parabola", "equal", "nonnegative", "Tied", "split_constraints"]
+from .arguments import param_index
+
+__all__ = ["linear", "parabola", "equal", "nonnegative", "Tied", "split_constraints", "to_standardized"]
 
 
 def linear(coefs: Sequence[float], params: Sequence[Polynomial], rhs: float) -> Constraint:
@@ -107,3 +111,48 @@ def split_constraints(constraints: Any) -> tuple[list[Constraint], list[Tied]]:
     if len(tied) > 1:
         raise ModelError("at most one Tied parameter with an unknown value is supported; give value= for the others")
     return support, tied
+
+
+def to_standardized(constraints, spec, spec_use, st):
+    """Rewrite constraints written in the data's units (``theta = offset + scale * theta_z``).
+
+    ``spec`` is the model in the data's units, ``spec_use`` and ``st`` (a
+    :class:`~polymom_apps.Standardized`) its standardized form and the affine map.
+    """
+    support, tied = split_constraints(constraints)
+    if not support and not tied:
+        return []
+    if st.param_offset is None or st.param_scale is None:
+        raise ModelError(
+            f"constraints cannot be mapped to the standardized scale of the {spec.name} model; "
+            "pass standardize=False and write them in the data's units"
+        )
+    old, new = spec.parameters, spec_use.parameters
+    off, sc = np.asarray(st.param_offset, float), np.asarray(st.param_scale, float)
+    images = [float(o) + float(a) * v for o, a, v in zip(off, sc, new)]
+
+    def sub(p):
+        e, c = p.terms_in(old)
+        out = 0.0 * new[0]
+        for row, coef in zip(e, c):
+            term = float(coef) + 0.0 * new[0]
+            for k, ek in enumerate(row):
+                if ek:
+                    term = term * images[k] ** int(ek)
+            out = out + term
+        return out
+
+    out = []
+    for c in support:
+        g = sub(c.expr)
+        nrm = float(np.abs(g.coefs).max()) if g.n_terms else 1.0
+        g = g * (1.0 / nrm) if nrm > 0 else g          # O(1) coefficients on the standardized scale
+        out.append(g == 0 if c.kind == "==" else g >= 0)
+    for t in tied:
+        k = param_index(old, t.param, "Tied parameter")
+        b = None
+        if t.bounds is not None:
+            lo, hi = ((np.asarray(t.bounds, float) - off[k]) / sc[k]).tolist()
+            b = (min(lo, hi), max(lo, hi))
+        out.append(Tied(new[k], None if t.value is None else (t.value - off[k]) / sc[k], b))
+    return out

@@ -17,10 +17,15 @@ kept only if it lowers the weighted residual.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from scipy.optimize import least_squares
 
-__all__ = ["PolySystem", "refine"]
+from .extraction import truncated_starts
+from .results import EstimateResult
+
+__all__ = ["PolySystem", "polish", "refine"]
 
 RHO = 1e3
 #: Function evaluations of the polish, spent in rounds of ``ROUND_NFEV``; a new round
@@ -146,3 +151,33 @@ def refine(spec, polys, m, params, weights, support, weight_half=None, max_nfev:
     th = z[: K * P].reshape(K, P)
     w = np.clip(z[K * P:], 0, None)
     return (th, w / w.sum(), True, 2 * cost)[: 3 + return_cost]
+
+
+def polish(res: EstimateResult, spec, polys, m, support, weight_half, y=None, r=None,
+           random_state=None) -> EstimateResult:
+    """Polish on the moment equations from the relaxation's atoms and, as further starts,
+    from the atoms of the truncations ``M_s(y)``, ``s < r``; keep the lowest residual.
+
+    The trace relaxation need not be rank K at order r, and a local polish from its
+    atoms can stop at a spurious stationary point (1-d Gaussian mixture, K = 3, nine
+    exact moments: residual 1e-4, parameter error up to 3). The truncated moment
+    matrices are closer to rank K there, and their atoms polish to the truth.
+    """
+    starts = [(res.params, res.weights, "relaxation atoms")]
+    if y is not None and r is not None:
+        starts += truncated_starts(spec.n_params, y, r, res.params.shape[0], random_state)
+    best = None
+    for th0, w0, label in starts:
+        th, w, improved, cost = refine(spec, polys, m, th0, w0, support, weight_half, return_cost=True)
+        if improved and (best is None or cost < best[3]):
+            best = (th, w, label, cost)
+    if best is None:
+        return replace(res, relaxation_params=res.params, relaxation_weights=res.weights,
+                       notes=res.notes + ("polish did not lower the moment residual; relaxation atoms kept",))
+    th, w, label, _ = best
+    resid = spec.moment_matrix_at(th, polys) @ w - m
+    rel = float(np.linalg.norm(resid) / max(np.linalg.norm(m), 1e-300))
+    msg = res.message + f"; polished on the moment equations: relative residual {rel:.2g}"
+    notes = res.notes if label == "relaxation atoms" else res.notes + (f"polish started from the {label}",)
+    return replace(res, params=th, weights=w, residuals=resid, relative_residual=rel, message=msg,
+                   relaxation_params=res.params, relaxation_weights=res.weights, notes=notes)

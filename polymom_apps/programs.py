@@ -1,0 +1,157 @@
+"""The conic programs of Polymom on the parameter measure: the order, the exact and robust forms, the sub-basis.
+
+* ``method="exact"`` [WCL15, Problem 7]: minimize ``tr M_r(y)`` subject to
+  ``L(f_n) = m_n``, ``y_0 = 1`` and the support constraints;
+* ``method="robust"``: minimize ``||S (A y - m)||^2 + lam tr M_r(y)`` (``S = W^{1/2}``, the
+  GMM weighting [Han82]; :mod:`polymom_apps.robust`);
+* on a model's moment sub-basis (``spec.moment_basis``), only the principal submatrix
+  ``M_B`` of ``M_r`` is kept (:mod:`gmp.subbasis`).
+
+The order defaults to the smallest ``r`` with ``2r >= max deg f_n`` (and every
+constraint degree) and ``count(P, r - 1) >= K``: extraction at rank K needs K
+independent rows of degree ``<= r - 1`` in ``M_r``.
+
+References
+----------
+[WCL15] S. Wang, A. Chaganty, P. Liang, "Estimating mixture models via mixtures of
+polynomials", NIPS 2015.
+[Han82] L. P. Hansen, "Large sample properties of generalized method of moments
+estimators", Econometrica 50(4), 1982.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Sequence
+
+import numpy as np
+
+from gmp import GMP, Measure, ModelError, OrderError, build_relaxation, count
+from gmp.monomials import basis as monomial_basis, index
+from gmp.subbasis import check_subbasis, restrict_moment_matrix
+
+from .robust import robust_program
+from .spec import MixtureSpec
+
+__all__ = ["build_program", "default_order", "gmp_result", "order_for", "parameter_measure", "riesz_matrix",
+           "run_program", "sub_basis"]
+
+
+def default_order(n_params: int, n_components: int, degrees: Sequence[int]) -> int:
+    """Smallest ``r`` with ``2r >= max(degrees)`` and ``count(n_params, r - 1) >= n_components``."""
+    r = max([1] + [-(-int(d) // 2) for d in degrees])
+    while count(n_params, r - 1) < n_components:
+        r += 1
+    return r
+
+
+def order_for(spec: MixtureSpec, polys, K: int, support, order) -> int:
+    """The relaxation order: ``order`` checked against K, or :func:`default_order`."""
+    P = spec.n_params
+    degs = [f.degree for f in polys] + [c.expr.degree for c in support]
+    lo = default_order(P, K, degs)
+    if order is None:
+        return lo
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 1:
+        raise OrderError(f"order must be a positive integer or None, got {order!r}")
+    r = int(order)
+    if count(P, r - 1) < K:
+        raise OrderError(
+            f"order={r} cannot hold K={K} atoms: extraction needs count(P={P}, r-1={r - 1}) = "
+            f"{count(P, r - 1)} >= {K} rows of degree <= r-1; pass order={lo} or order=None"
+        )
+    return r
+
+
+def parameter_measure(spec: MixtureSpec, support) -> Measure:
+    """The probability measure ``mu`` on the parameters, with the support constraints."""
+    return Measure(spec.parameters, support=support, mass=1.0, name="theta")
+
+
+def build_program(mu: Measure, spec: MixtureSpec, polys, m: np.ndarray, r: int, method: str, lam: float,
+                  weight_half: np.ndarray | None, basis: str):
+    """The order-``r`` program of ``method`` on ``mu``.
+
+    Returns ``(program, rmap, problem, sub)``: the :class:`~gmp.ConicProgram`, the relaxation's
+    map, the GMP it relaxes, and the sub-basis restriction (None on the whole ``M_r``).
+    """
+    A = riesz_matrix(spec, polys, r)
+    sub = sub_basis(spec, r, A) if basis == "model" else None
+    if method == "exact":
+        problem = GMP(None, [mu.E(f) == float(mn) for f, mn in zip(polys, m)], measures=[mu])
+        program, rmap = build_relaxation(problem, r)
+        if sub is not None:
+            sub = restrict_moment_matrix(program, rmap, sub)
+            program = sub.program
+    else:
+        problem = GMP(None, [], measures=[mu])
+        base, rmap = build_relaxation(problem, r)
+        if sub is not None:
+            sub = restrict_moment_matrix(base, rmap, sub)
+            base, A = sub.program, A[:, sub.kept]
+        S = np.eye(len(m)) if weight_half is None else weight_half
+        program = robust_program(base, S @ A, S @ m, lam)
+    return program, rmap, problem, sub
+
+
+def run_program(program, backend: Any, options: Any):
+    """Solve ``program`` with the gmp backend ``backend``; returns ``(solution, backend)``."""
+    from gmp_backends import SolverOptions, resolve_backend
+
+    be = resolve_backend(backend)
+    return be.run(program, SolverOptions.from_any(options)), be
+
+
+def sub_basis(spec, r: int, A: np.ndarray) -> np.ndarray | None:
+    """The model's sub-basis of ``M_r`` (validated), or None; every moment the polynomials use must be in ``M_B``."""
+    if spec.moment_basis is None:
+        return None
+    B = check_subbasis(spec.moment_basis(r), spec.n_params, r)
+    inside = np.zeros(A.shape[1], bool)
+    inside[np.unique(index(B[:, None, :] + B[None, :, :]))] = True
+    missing = np.flatnonzero(np.any(A != 0, axis=0) & ~inside)
+    if missing.size:
+        e = monomial_basis(spec.n_params, 2 * r)[missing[0]]
+        mono = "*".join(f"{n}^{int(k)}" if k > 1 else n for n, k in zip(spec.param_names, e) if k) or "1"
+        raise ModelError(
+            f"the moment polynomials use the moment of {mono}, which the model's moment sub-basis does not "
+            "reach (no product of two of its monomials gives it); fix spec.moment_basis or pass basis='full'"
+        )
+    return B
+
+
+def riesz_matrix(spec, polys, r: int) -> np.ndarray:
+    """``A`` with ``A @ y = (L_y(f_n))_n`` over the moments of degree <= 2r."""
+    n_mom = count(spec.n_params, 2 * r)
+    A = np.zeros((len(polys), n_mom))
+    for k, f in enumerate(polys):
+        e, c = f.terms_in(spec.parameters)
+        np.add.at(A[k], index(e), c)
+    return A
+
+
+def gmp_result(sol, rmap, r, y, report, atoms, be, times, problem, ranks=None):
+    """The :class:`gmp.Result` of the relaxation: status, ranks, flatness report, atoms, timings."""
+    from gmp import Result
+    from gmp.moments import MomentSequence
+
+    t0, t1, t2 = times
+    t3 = time.perf_counter()
+    mu = problem.measures[0]
+    moments = None if y is None else (MomentSequence(mu.variables, 2 * r, y),)
+    ok_atoms = atoms if (atoms is not None and atoms.success) else None
+    if report is not None:                 # the whole M_r: its flatness report
+        message, ranks = report.message, tuple(report.ranks)
+    elif ranks is not None:                # a sub-basis: ranks of M_0..M_{r-1} and of M_B, no flatness test
+        message = (f"numerical ranks {list(ranks)}, the last of M_B on the moment sub-basis "
+                   "(no flatness test applies there)")
+    else:                                  # no solution
+        message = sol.message
+    return Result(
+        success=sol.status.has_solution, status=sol.status, message=message,
+        bound=None if sol.primal_objective is None else float(sol.primal_objective),
+        order=r, certified=False, ranks=() if ranks is None else (tuple(ranks),),
+        atoms=ok_atoms, moments=moments, backend=getattr(be, "name", str(be)),
+        timings={"build": t1 - t0, "solve": t2 - t1, "extract": t3 - t2, "total": t3 - t0},
+        raw_status=sol.raw_status, atoms_per_measure=(ok_atoms,),
+        flatness=() if report is None else (report,), solution=sol,
+    )
