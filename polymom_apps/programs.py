@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from gmp import GMP, Measure, ModelError, OrderError, build_relaxation, count
+from gmp import GMP, Certification, Measure, ModelError, OrderError, count, package, relax, run
 from gmp.monomials import basis as monomial_basis, index
 from gmp.subbasis import check_subbasis, restrict_moment_matrix
 
@@ -78,13 +78,13 @@ def build_program(mu: Measure, spec: MixtureSpec, polys, m: np.ndarray, r: int, 
     sub = sub_basis(spec, r, A) if basis == "model" else None
     if method == "exact":
         problem = GMP(None, [mu.E(f) == float(mn) for f, mn in zip(polys, m)], measures=[mu])
-        program, rmap = build_relaxation(problem, r)
+        program, rmap = relax(problem, r)
         if sub is not None:
             sub = restrict_moment_matrix(program, rmap, sub)
             program = sub.program
     else:
         problem = GMP(None, [], measures=[mu])
-        base, rmap = build_relaxation(problem, r)
+        base, rmap = relax(problem, r)
         if sub is not None:
             sub = restrict_moment_matrix(base, rmap, sub)
             base, A = sub.program, A[:, sub.kept]
@@ -94,11 +94,9 @@ def build_program(mu: Measure, spec: MixtureSpec, polys, m: np.ndarray, r: int, 
 
 
 def run_program(program, backend: Any, options: Any):
-    """Solve ``program`` with the gmp backend ``backend``; returns ``(solution, backend)``."""
-    from gmp_backends import SolverOptions, resolve_backend
-
-    be = resolve_backend(backend)
-    return be.run(program, SolverOptions.from_any(options)), be
+    """Solve ``program`` (gmp's ``run`` step); returns ``(solution, backend name)``."""
+    sol = run(program, backend, options)
+    return sol, sol.backend
 
 
 def sub_basis(spec, r: int, A: np.ndarray) -> np.ndarray | None:
@@ -130,8 +128,8 @@ def riesz_matrix(spec, polys, r: int) -> np.ndarray:
 
 
 def gmp_result(sol, rmap, r, y, report, atoms, be, times, problem, ranks=None):
-    """The :class:`gmp.Result` of the relaxation: status, ranks, flatness report, atoms, timings."""
-    from gmp import Result
+    """The :class:`gmp.Result` of the relaxation (gmp's ``package`` step), never certified: the K
+    atoms are read at a fixed rank, which no flatness test supports."""
     from gmp.moments import MomentSequence
 
     t0, t1, t2 = times
@@ -140,18 +138,15 @@ def gmp_result(sol, rmap, r, y, report, atoms, be, times, problem, ranks=None):
     moments = None if y is None else (MomentSequence(mu.variables, 2 * r, y),)
     ok_atoms = atoms if (atoms is not None and atoms.success) else None
     if report is not None:                 # the whole M_r: its flatness report
-        message, ranks = report.message, tuple(report.ranks)
+        reason, ranks = f"{K_ATOMS_NOTE}; {report.message}", tuple(report.ranks)
     elif ranks is not None:                # a sub-basis: ranks of M_0..M_{r-1} and of M_B, no flatness test
-        message = (f"numerical ranks {list(ranks)}, the last of M_B on the moment sub-basis "
-                   "(no flatness test applies there)")
+        reason = (f"{K_ATOMS_NOTE}; numerical ranks {list(ranks)}, the last of M_B on the moment "
+                  "sub-basis (no flatness test applies there)")
     else:                                  # no solution
-        message = sol.message
-    return Result(
-        success=sol.status.has_solution, status=sol.status, message=message,
-        bound=None if sol.primal_objective is None else float(sol.primal_objective),
-        order=r, certified=False, ranks=() if ranks is None else (tuple(ranks),),
-        atoms=ok_atoms, moments=moments, backend=getattr(be, "name", str(be)),
-        timings={"build": t1 - t0, "solve": t2 - t1, "extract": t3 - t2, "total": t3 - t0},
-        raw_status=sol.raw_status, atoms_per_measure=(ok_atoms,),
-        flatness=() if report is None else (report,), solution=sol,
-    )
+        reason = sol.message
+    cert = Certification(False, reason, moments, () if report is None else (report,), (ok_atoms,), (None,), (),
+                         () if ranks is None else (tuple(ranks),))
+    return package(rmap, sol, cert, {"build": t1 - t0, "solve": t2 - t1, "extract": t3 - t2, "total": t3 - t0})
+
+
+K_ATOMS_NOTE = "the components are the atoms at the fixed rank K (an estimate, not a certificate)"
