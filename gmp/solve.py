@@ -4,6 +4,7 @@ Each step is one named call; the mathematics lives one level below.
 """
 from __future__ import annotations
 
+import logging
 import numbers
 import time
 from typing import Any, Iterable
@@ -20,6 +21,8 @@ from .result import AtomCheck, OrderAttempt, Result
 from .status import Status
 
 __all__ = ["solve", "solve_gmp"]
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_ORDER_STEPS = 4
 
@@ -128,6 +131,7 @@ def solve_gmp(
 
     rule = as_rank_rule(rank_rule)
     be, opts = _pick_backend(backend, options)
+    logger.info("backend %s", getattr(be, "name", be))
     lo = problem.min_order()
     if order is None:
         orders = [lo]
@@ -144,6 +148,8 @@ def solve_gmp(
     for r in orders:
         result = _solve_at_order(problem, r, be, opts, rule, extraction, check_tol, _objective)
         attempts.append(OrderAttempt(r, result.status, result.bound, result.certified, result.ranks))
+        logger.info("order %d: %s, bound %s, certified %s, ranks %s, %.3g s", r, result.status.value,
+                    result.bound, result.certified, result.ranks, result.timings["total"])
         if result.certified or result.status in (Status.INFEASIBLE,):
             break
         if not result.success and result.status is not Status.UNBOUNDED:
@@ -178,6 +184,7 @@ def _solve_at_order(problem, r, be, opts, rule, extraction, check_tol, objective
     checks = _check_atoms(problem, atoms, rmap.bound(sol), objective, check_tol) if moments else ()
     t3 = time.perf_counter()
     timings = {"build": t1 - t0, "solve": t2 - t1, "extract": t3 - t2, "total": t3 - t0}
+    logger.debug("order %d: build %.3g s, solve %.3g s, extract %.3g s", r, *list(timings.values())[:3])
     return _package(problem, rmap, sol, moments, reports, atoms, checks, timings, be)
 
 
