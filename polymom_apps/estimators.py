@@ -339,7 +339,7 @@ class PolymomGaussianMixture(DensityMixin, _PolymomBase):
         The refinement (``refine="em"``): its log-likelihood history, iterations, and the
         residual of the mean constraints it kept.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Column names, when ``X`` was a data frame with string column names.
     """
 
@@ -565,7 +565,7 @@ class PolymomLinearRegressionMixture(RegressorMixin, _PolymomBase):
     em_ : RegressionEM or None
         The refinement (``refine="em"``).
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape ``(n_features_in_,)``
         Column names, when ``X`` was a data frame with string column names.
     """
 

@@ -4,6 +4,7 @@ Needs matplotlib (``pip install "gmp-moments[plot]"``); no other polymom_apps mo
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -88,8 +89,25 @@ def mixture_params(fit: Any, label: str | None = None) -> MixtureParams:
         full = np.repeat(cov[None], K, axis=0)
     else:
         full = _full(cov, K, D)
-    default = "Polymom" if type(fit).__name__.startswith("Polymom") else type(fit).__name__
+    default = type(fit).__name__
+    if default.startswith("Polymom"):
+        default = "Poly + EM" if getattr(fit, "em_", None) is not None else "Polymom"
     return MixtureParams(np.asarray(fit.weights_, float), M, full, label or default)
+
+
+def _drawable(mp: MixtureParams) -> MixtureParams:
+    """The components with finite parameters and positive-definite covariances; a warning names the others."""
+    ok = np.isfinite(mp.means).all(axis=1) & np.isfinite(mp.weights) & np.isfinite(mp.covariances).all(axis=(1, 2))
+    ok[ok] = np.linalg.eigvalsh(mp.covariances[ok])[:, 0] > 0
+    if ok.all():
+        return mp
+    if not ok.any():
+        raise ModelError(f"no component of the {mp.label} fit has finite parameters and a positive variance; "
+                         "nothing to draw (did the fit fail?)")
+    bad = np.flatnonzero(~ok).tolist()
+    warnings.warn(f"{mp.label}: component(s) {bad} have a non-positive (or non-finite) variance and are not drawn",
+                  RuntimeWarning, stacklevel=3)
+    return MixtureParams(mp.weights[ok], mp.means[ok], mp.covariances[ok], mp.label)
 
 
 def _normal_pdf(x: np.ndarray, mean: float, var: float) -> np.ndarray:
@@ -126,7 +144,8 @@ def _plot_2d(ax, mp: MixtureParams, features, n_std: float, color: str, linestyl
 
 def plot_mixture(estimator_or_result: Any, X: Any = None, ax: Any = None, *, overlay: Any = None,
                  features: tuple[int, int] = (0, 1), components: bool = True, bins: int = 60,
-                 n_std: float = 2.0, max_points: int = 5000, random_state: int | None = 0) -> Any:
+                 n_std: float = 2.0, max_points: int = 5000, random_state: int | None = 0,
+                 label: str | None = None, overlay_label: str | None = None) -> Any:
     """Draw a fitted Gaussian mixture over its data.
 
     1-d: a histogram of ``X`` (as a density), the mixture density and, dotted, each
@@ -156,6 +175,9 @@ def plot_mixture(estimator_or_result: Any, X: Any = None, ax: Any = None, *, ove
     max_points : int
         2-d: at most this many samples are scattered (a random subset, ``random_state``).
     random_state : int or None
+    label, overlay_label : str, optional
+        Legend labels of the fit and the overlay (default: the kind of fit, e.g.
+        "Polymom", "Poly + EM", "GaussianMixture").
 
     Returns
     -------
@@ -168,8 +190,8 @@ def plot_mixture(estimator_or_result: Any, X: Any = None, ax: Any = None, *, ove
     >>> gm = PolymomGaussianMixture(2).fit(X)                  # doctest: +SKIP
     >>> plot_mixture(gm, X)                                    # doctest: +SKIP
     """
-    mp = mixture_params(estimator_or_result)
-    other = None if overlay is None else mixture_params(overlay)
+    mp = _drawable(mixture_params(estimator_or_result, label))
+    other = None if overlay is None else _drawable(mixture_params(overlay, overlay_label))
     D = mp.means.shape[1]
     if other is not None and other.means.shape[1] != D:
         raise ModelError(f"overlay has {other.means.shape[1]} features but the fit has {D}; overlay a fit of "

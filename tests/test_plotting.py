@@ -143,6 +143,9 @@ def test_plot_mixture_takes_results_and_em_fits(data_2d, ax):
     assert len([p for p in ax.patches if isinstance(p, Ellipse)]) == 4
     labels = ax.get_legend_handles_labels()[1]
     assert "Polymom means" in labels and "EM means" in labels
+    ax.clear()
+    plot_mixture(res, data_2d, ax, overlay=fit, label="moments", overlay_label="likelihood")
+    assert {"moments means", "likelihood 2 sd"} <= set(ax.get_legend_handles_labels()[1])
     with pytest.raises(gmp.ModelError, match=r"X must have shape \(n_samples, 2\) like the fit, got \(10, 3\)"):
         plot_mixture(res, np.zeros((10, 3)), ax)
     with pytest.raises(gmp.ModelError, match="call fit first"):
@@ -154,3 +157,17 @@ def test_nothing_below_the_plotting_modules_imports_matplotlib():
             "gmp.solve(gmp.variables('x')**2);"
             "assert not [m for m in sys.modules if m.startswith('matplotlib')], 'matplotlib imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_component_with_a_negative_variance_is_named_and_not_drawn(ax):
+    from types import SimpleNamespace
+
+    fit = SimpleNamespace(means_=np.array([[0.0], [3.0]]), covariances_=np.array([1.0, -0.2]),
+                          weights_=np.array([0.5, 0.5]), covariance_type="spherical")
+    with pytest.warns(RuntimeWarning, match=r"component\(s\) \[1\] have a non-positive"):
+        plot_mixture(fit, None, ax)
+    assert len(ax.get_lines()) == 2         # the density and its one drawable component
+    nan = SimpleNamespace(means_=np.full((2, 1), np.nan), covariances_=np.full(2, np.nan),
+                          weights_=np.full(2, np.nan), covariance_type="spherical")
+    with pytest.raises(gmp.ModelError, match="nothing to draw"):
+        plot_mixture(nan, None, ax)
