@@ -90,9 +90,9 @@ def fit_report(gm: Any, X: np.ndarray, columns: list[str]) -> dict[str, Any]:
 
 
 def _fit(args: argparse.Namespace) -> int:
+    columns, X = read_csv(args.data)     # bad input is named before scikit-learn is imported
     from .estimators import PolymomGaussianMixture
 
-    columns, X = read_csv(args.data)
     gm = PolymomGaussianMixture(args.n_components, covariance_type=args.covariance_type, method=args.method,
                                 backend=args.backend, random_state=args.random_state,
                                 refine=None if args.refine == "none" else args.refine, verbose=args.verbose)

@@ -136,6 +136,8 @@ def test_feature_names_are_recorded_and_checked(two_gaussians):
         gm.predict(df[["weight", "height"]])
 
 
+@pytest.mark.filterwarnings("ignore:the fitted mixture:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:an estimated variance is not positive:RuntimeWarning")
 def test_small_samples_use_fewer_moments_and_say_so():
     rng = np.random.default_rng(5)
     X = rng.normal(3.0, 2.0, (40, 2))
