@@ -152,8 +152,9 @@ def _announce_lower_degree(name: str, n_samples: int, default, used, K: int) -> 
            f"(at least {_min_samples(default[1])} needed); estimated from the {used[1]} moments of degree "
            f"{used[0]}")
     if K > 1:
-        warnings.warn(msg + f", which may not identify K={K} components; collect more data",
-                      RuntimeWarning, stacklevel=4)
+        msg += f", which may not identify K={K} components; collect more data"
+        logger.warning(msg)
+        warnings.warn(msg, RuntimeWarning, stacklevel=4)
     else:
         logger.info(msg)
 
@@ -420,9 +421,10 @@ class PolymomGaussianMixture(DensityMixin, _PolymomBase):
         self.converged_ = bool(res.success)
         n_parameters = free_parameters(spec, K, cons)
         if not res.success:
-            warnings.warn(
-                f"Polymom did not produce {K} components ({res.message}); attributes are NaN. Try "
-                "method='robust', fewer components, or more data", RuntimeWarning, stacklevel=2)
+            msg = (f"Polymom did not produce {K} components ({res.message}); attributes are NaN. Try "
+                   "method='robust', fewer components, or more data")
+            logger.warning(msg)
+            warnings.warn(msg, RuntimeWarning, stacklevel=2)
             self.n_parameters_ = n_parameters
             self.means_ = np.full((K, D), np.nan)
             self.covariances_ = np.full((K,) if self.covariance_type == "spherical" else (K, D), np.nan)
@@ -617,8 +619,10 @@ class PolymomLinearRegressionMixture(RegressorMixin, _PolymomBase):
         res = self._estimate(spec, Z)
         self.result_, self.converged_, self.em_ = res, bool(res.success), None
         if not res.success:
-            warnings.warn(f"Polymom did not produce {K} components ({res.message}); attributes are NaN. Try "
-                          "method='robust' or more data", RuntimeWarning, stacklevel=2)
+            msg = (f"Polymom did not produce {K} components ({res.message}); attributes are NaN. Try "
+                   "method='robust' or more data")
+            logger.warning(msg)
+            warnings.warn(msg, RuntimeWarning, stacklevel=2)
             self.coef_, self.noise_variance_ = np.full((K, D), np.nan), np.full(K, np.nan)
             self.weights_ = np.full(K, np.nan)
             return self

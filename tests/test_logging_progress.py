@@ -55,3 +55,16 @@ def test_table3_shows_a_progress_bar_per_cell(capsys):
     assert "spherical" in captured.out
     table3.main(["--models", "1", "--rows", "spherical", "--max-T", "1e3", "--poly-only", "--no-progress"])
     assert capsys.readouterr().err == ""
+
+
+def test_a_soft_failure_is_logged_as_a_warning_too(caplog):
+    from polymom_apps import PolymomGaussianMixture
+    from polymom_apps.experiments.synthetic import sample_gaussians
+
+    X = sample_gaussians(np.array([[-1.0], [1.5]]), np.array([[0.5], [1.2]]), np.array([0.4, 0.6]), 2000,
+                         np.random.default_rng(2))
+    gm = PolymomGaussianMixture(2, method="exact", constraints=lambda p: [p[0] == 100.0])
+    with caplog.at_level(logging.WARNING, logger="polymom_apps"), pytest.warns(RuntimeWarning):
+        gm.fit(X)
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING and r.name == "polymom_apps.estimators"]
+    assert len(warned) == 1 and warned[0].getMessage().startswith("Polymom did not produce 2 components")

@@ -60,23 +60,29 @@ def test_pipeline_with_standard_scaler_is_the_fit_on_scaled_data(two_gaussians):
     np.testing.assert_allclose(back, [[-2.0, 10.0], [2.0, 11.0]], atol=0.1)
 
 
-def test_grid_search_chooses_the_number_of_components_by_held_out_likelihood():
+def test_grid_search_over_a_pipeline_chooses_the_number_of_components_by_held_out_likelihood():
     rng = np.random.default_rng(0)
     X = sample_gaussians(np.array([[-4.0], [0.0], [4.0]]), np.ones((3, 1)), np.array([0.3, 0.4, 0.3]), 6000, rng)
     cv = KFold(3, shuffle=True, random_state=0)
+    pipe = make_pipeline(StandardScaler(), PolymomGaussianMixture(random_state=0))
+    grid = {"polymomgaussianmixture__n_components": [1, 2, 3, 4]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)   # K=1, 2 misfit the moments, on purpose
-        search = GridSearchCV(PolymomGaussianMixture(random_state=0), {"n_components": [1, 2, 3, 4]}, cv=cv).fit(X)
-    assert search.best_params_ == {"n_components": 3}
+        search = GridSearchCV(pipe, grid, cv=cv).fit(X)
+    assert search.best_params_ == {"polymomgaussianmixture__n_components": 3}
     scores = search.cv_results_["mean_test_score"]
-    assert np.all(np.isfinite(scores))
-    # the score GridSearchCV ranks by is the held-out mean log-likelihood
+    assert np.all(np.isfinite(scores)) and np.argmax(scores) == 2
+    # the score GridSearchCV ranks by is the held-out mean log-likelihood (of the scaled data)
     train, test = next(cv.split(X))
+    scaler = StandardScaler().fit(X[train])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        fold = PolymomGaussianMixture(3, random_state=0).fit(X[train])
-    assert search.cv_results_["split0_test_score"][2] == pytest.approx(np.mean(fold.score_samples(X[test])))
-    np.testing.assert_allclose(np.sort(search.best_estimator_.means_[:, 0]), [-4.0, 0.0, 4.0], atol=0.15)
+        fold = PolymomGaussianMixture(3, random_state=0).fit(scaler.transform(X[train]))
+    assert search.cv_results_["split0_test_score"][2] == pytest.approx(
+        np.mean(fold.score_samples(scaler.transform(X[test]))))
+    best, scale = search.best_estimator_, search.best_estimator_[0]
+    means = np.sort(best[-1].means_[:, 0] * scale.scale_[0] + scale.mean_[0])
+    np.testing.assert_allclose(means, [-4.0, 0.0, 4.0], atol=0.15)
 
 
 def test_cross_val_score_is_the_mean_log_likelihood_of_each_fold(two_gaussians):
