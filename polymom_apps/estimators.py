@@ -69,8 +69,9 @@ def expected_failed_checks(estimator: Any) -> dict[str, str]:
     (and ``check_estimator``). Each listed check fits data too small for any moment set
     that identifies even one component: the robust form weights the N moments by the
     inverse of their sample covariance, which needs at least ``2N`` samples, and the
-    fewest moments that identify one Gaussian in D dimensions (degree 2) are
-    ``D (D + 3) / 2``. Every other check passes for one component (``n_components=1``);
+    fewest moments that identify one component in D dimensions are ``D (D + 3) / 2`` for
+    a Gaussian (degree 2) and ``2 (D + 1)`` for a regression with unknown noise. Every
+    other check passes for one component (``n_components=1``);
     with more components most checks' data (10 to 56 samples) are too small.
 
     Parameters
