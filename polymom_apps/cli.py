@@ -120,7 +120,8 @@ def _fit(args: argparse.Namespace) -> int:
             if X.shape[1] > 1:
                 ax.set_xlabel(columns[0])
                 ax.set_ylabel(columns[1])
-            ax.set_title(f"Polymom, K={args.n_components}, {args.covariance_type}")
+            ax.set_title(f"{'Poly + EM' if gm.refine == 'em' else 'Polymom'}, K={args.n_components}, "
+                         f"{args.covariance_type}")
             fig.savefig(args.plot, dpi=100, bbox_inches="tight")
             plt.close(fig)
             print(f"wrote {args.plot}", file=sys.stderr)

@@ -265,15 +265,13 @@ class _PolymomBase(BaseEstimator):
     def _estimate(self, spec, Z, constraints=()):
         _check_refine(self.refine, Z)
         t0 = time.perf_counter()
-        with _verbose_logging(self.verbose):
-            logger.info("%s: K=%s on %d samples x %d columns, method=%s", type(self).__name__,
-                        self.n_components, Z.shape[0], Z.shape[1], self.method)
-            res = estimate(spec, Z, self.n_components, constraints=constraints, backend=self.backend,
-                           method=self.method, random_state=self.random_state)
-            gres = res.gmp_result
-            logger.info("%s: %s in %.3g s (order %d, backend %s)", type(self).__name__,
-                        "estimated" if res.success else res.status.value, time.perf_counter() - t0,
-                        res.order, getattr(gres, "backend", "?"))
+        logger.info("%s: K=%s on %d samples x %d columns, method=%s", type(self).__name__,
+                    self.n_components, Z.shape[0], Z.shape[1], self.method)
+        res = estimate(spec, Z, self.n_components, constraints=constraints, backend=self.backend,
+                       method=self.method, random_state=self.random_state)
+        logger.info("%s: %s in %.3g s (order %d, backend %s)", type(self).__name__,
+                    "estimated" if res.success else res.status.value, time.perf_counter() - t0,
+                    res.order, getattr(res.gmp_result, "backend", "?"))
         return res
 
 
@@ -404,6 +402,10 @@ class PolymomGaussianMixture(DensityMixin, _PolymomBase):
         -------
         self
         """
+        with _verbose_logging(self.verbose):
+            return self._fit(X)
+
+    def _fit(self, X):
         X = self._validate_X(X, reset=True)
         D = X.shape[1]
         K = _check_k(self.n_components)
@@ -425,7 +427,7 @@ class PolymomGaussianMixture(DensityMixin, _PolymomBase):
             msg = (f"Polymom did not produce {K} components ({res.message}); attributes are NaN. Try "
                    "method='robust', fewer components, or more data")
             logger.warning(msg)
-            warnings.warn(msg, RuntimeWarning, stacklevel=2)
+            warnings.warn(msg, RuntimeWarning, stacklevel=3)
             self.n_parameters_ = n_parameters
             self.means_ = np.full((K, D), np.nan)
             self.covariances_ = np.full((K,) if self.covariance_type == "spherical" else (K, D), np.nan)
@@ -441,7 +443,7 @@ class PolymomGaussianMixture(DensityMixin, _PolymomBase):
         if np.any(cov <= 0):
             warnings.warn(
                 "an estimated variance is not positive; add non-negativity constraints "
-                "(polymom_apps.constraints.nonnegative) or use more data", RuntimeWarning, stacklevel=2)
+                "(polymom_apps.constraints.nonnegative) or use more data", RuntimeWarning, stacklevel=3)
         self.n_parameters_, self.means_, self.covariances_ = n_parameters, means, cov
         self.weights_ = res.weights.copy()
         if self.refine == "em":
@@ -595,6 +597,10 @@ class PolymomLinearRegressionMixture(RegressorMixin, _PolymomBase):
         -------
         self
         """
+        with _verbose_logging(self.verbose):
+            return self._fit(X, y)
+
+    def _fit(self, X, y):
         lazy = is_dask_array(X) or is_dask_array(y)
         if lazy and y is not None:  # keep the data out of memory: stack lazily, estimate() reduces chunk by chunk
             import dask.array as da
@@ -623,7 +629,7 @@ class PolymomLinearRegressionMixture(RegressorMixin, _PolymomBase):
             msg = (f"Polymom did not produce {K} components ({res.message}); attributes are NaN. Try "
                    "method='robust' or more data")
             logger.warning(msg)
-            warnings.warn(msg, RuntimeWarning, stacklevel=2)
+            warnings.warn(msg, RuntimeWarning, stacklevel=3)
             self.coef_, self.noise_variance_ = np.full((K, D), np.nan), np.full(K, np.nan)
             self.weights_ = np.full(K, np.nan)
             return self
