@@ -51,7 +51,7 @@ def test_table3_shows_a_progress_bar_per_cell(capsys):
     table3.main(["--models", "2", "--rows", "spherical", "--max-T", "1e3", "--poly-only", "--progress"])
     captured = capsys.readouterr()
     assert re.search(r"spherical T=1e\+03: +0%.*0/2", captured.err)      # the bar, cleared when the cell ends
-    assert re.search(r"spherical T=1e\+03: +50%.*1/2", captured.err)
+    assert re.search(r"spherical T=1e\+03: +(50%.*1/2|100%.*2/2)", captured.err)   # tqdm refreshes by time
     assert "spherical" in captured.out
     table3.main(["--models", "1", "--rows", "spherical", "--max-T", "1e3", "--poly-only", "--no-progress"])
     assert capsys.readouterr().err == ""
