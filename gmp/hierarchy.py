@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -26,6 +27,8 @@ if TYPE_CHECKING:  # types only: the problem module sits above the pipeline
 
 __all__ = ["DEFAULT_MAX_ORDER_STEPS", "SOLVER_FAILURES", "climb", "solve_relaxation"]
 
+logger = logging.getLogger(__name__)
+
 #: ``order="auto"`` tries this many orders from the smallest valid one unless ``max_order`` is given.
 DEFAULT_MAX_ORDER_STEPS = 4
 
@@ -42,6 +45,7 @@ def solve_relaxation(problem: GMP, order: int, backend: Backend, options: Solver
     cert = certify(problem, rmap, solution, rank_rule=rank_rule, extraction=extraction,
                    check_tol=check_tol, objective=objective)
     t3 = time.perf_counter()
+    logger.debug("order %d: build %.3g s, solve %.3g s, certify %.3g s", order, t1 - t0, t2 - t1, t3 - t2)
     return package(rmap, solution, cert, {"build": t1 - t0, "solve": t2 - t1, "extract": t3 - t2, "total": t3 - t0})
 
 
@@ -65,6 +69,7 @@ def climb(problem: GMP, *, order: int | str | None = None, max_order: int | None
     if extraction not in ("schur", "projection"):
         raise ModelError(f"extraction must be 'schur' or 'projection', got {extraction!r}")
     (be, named), opts = choose_backend(backend), SolverOptions.from_any(options)
+    logger.info("backend %s", be.name)
     lo = problem.min_order()
     if order is None:
         orders = [lo]
@@ -84,6 +89,8 @@ def climb(problem: GMP, *, order: int | str | None = None, max_order: int | None
         if result.status in SOLVER_FAILURES and not named:
             result = _retry_elsewhere(problem, r, be, opts, settings, result)
         attempts.append(OrderAttempt(r, result.status, result.bound, result.certified, result.ranks, result.backend))
+        logger.info("order %d: %s, bound %s, certified %s, ranks %s, %.3g s on %s", r, result.status.value,
+                    result.bound, result.certified, result.ranks, result.timings["total"], result.backend)
         if result.certified or result.status is Status.INFEASIBLE:
             break
     assert result is not None
@@ -106,6 +113,7 @@ def _retry_elsewhere(problem: GMP, r: int, failed_on: Backend, opts: SolverOptio
     for other in usable_backends():
         if other.name == failed_on.name:
             continue
+        logger.warning("order %d: %s gave %s; retrying on %s", r, failed_on.name, failure.status.value, other.name)
         retry = solve_relaxation(problem, r, other, opts, **settings)
         tried.append(f"{other.name} ({retry.status.value})")
         if retry.status not in SOLVER_FAILURES:

@@ -55,7 +55,7 @@ from gmp.registry import resolve_backend
 __all__ = [
     "ConformanceCase", "CaseResult", "ConformanceReport", "CASES", "KNOWN_FAILURES",
     "TIGHT_OPTIONS", "DEFAULT_TOL", "get_case", "run_conformance", "tight_options",
-    "sym", "block", "full_matrix_block", "smallest_eigenvalue",
+    "sym", "block", "full_matrix_block", "smallest_eigenvalue", "run_checks",
 ]
 
 
@@ -639,25 +639,47 @@ def run_conformance(
     return ConformanceReport(inst.name, opts, rtol, tuple(results))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m gmp_backends.conformance [NAME ...]``: print the report of each backend.
+def run_checks(names: Iterable[str] = (), rtol: float = 1e-6, out: Any = None) -> int:
+    """Print the conformance report of each backend named (default: every usable one).
 
-    Without names, every usable registered backend. Built-in backends run with
-    their :data:`KNOWN_FAILURES`. Exit status 1 if any report is not OK.
+    Built-in backends run with their :data:`KNOWN_FAILURES`. Returns an exit status: 0 when
+    every report is OK, 1 when one is not, 2 when a name is unknown or not usable here
+    (the message says why and what to do).
     """
     import sys
 
+    from gmp.errors import BackendNotAvailableError, UnknownBackendError
     from gmp.registry import available_backends
 
-    names = list(sys.argv[1:] if argv is None else argv)
-    if not names:
-        names = [name for name, av in available_backends() if av.usable]
+    out = sys.stdout if out is None else out
+    names = list(names) or [name for name, av in available_backends() if av.usable]
     ok = True
     for name in names:
-        report = run_conformance(name, expected_failures=KNOWN_FAILURES.get(name))
-        print(report, end="\n\n")
+        try:
+            report = run_conformance(name, rtol=rtol, expected_failures=KNOWN_FAILURES.get(name))
+        except (UnknownBackendError, BackendNotAvailableError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(report, end="\n\n", file=out)
         ok = ok and report.ok
     return 0 if ok else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m gmp_backends.conformance [NAME ...]``: print the report of each backend.
+
+    Without names, every usable registered backend (see :func:`run_checks`).
+    """
+    import argparse
+
+    ap = argparse.ArgumentParser(
+        prog="python -m gmp_backends.conformance",
+        description="Run the conformance suite (conic programs with known answers) on SDP backends and print "
+                    "a report per backend. Exit status 1 if a report is not OK, 2 for an unknown or unusable NAME.")
+    ap.add_argument("names", nargs="*", metavar="NAME", help="backends to check (default: every usable one)")
+    ap.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance on the optimal values (1e-6)")
+    args = ap.parse_args(argv)
+    return run_checks(args.names, rtol=args.rtol)
 
 
 if __name__ == "__main__":

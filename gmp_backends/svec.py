@@ -12,16 +12,16 @@ vector for a PSD block is ``svec(Z)`` in the same convention, and
 
 The solvers differ in *which* triangle they walk, always column by column:
 
-============  =========================================  ===========================
-solver        packed order (column-major)                 check
-============  =========================================  ===========================
-Clarabel      upper triangle: X11, X12, X22, X13, X23 ..  verified numerically [1]
-SCS (3.x)     lower triangle: X11, X21, X31, .., X22 ..   verified numerically [1]
-MOSEK (ACC)   lower triangle (``SVEC_PSD_CONE`` domain)    documented [MOSEK, 13.6];
-                                                           not run here (no licence)
-cvxopt        full column-major ``vec``, reads the lower  no scaling: not this module
+============  ============================================  ===========================
+solver        packed order (column-major)                    check
+============  ============================================  ===========================
+Clarabel      upper triangle: X11, X12, X22, X13, X23 ..     verified numerically [1]
+SCS (3.x)     lower triangle: X11, X21, X31, .., X22 ..      verified numerically [1]
+MOSEK (ACC)   lower triangle (``SVEC_PSD_CONE`` domain)       documented [MOSEK, 13.6];
+                                                              not run here (no licence)
+cvxopt        full column-major ``vec``, reads the lower     no scaling: not this module
               triangle only (``dims['s']``)
-============  =========================================  ===========================
+============  ============================================  ===========================
 
 The upper triangle column by column is the lower triangle row by row, so the
 two conventions differ only by a permutation of the packed entries.

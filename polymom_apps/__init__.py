@@ -17,4 +17,17 @@ from .spec import MixtureSpec, Standardized
 __all__ = [
     "MixtureSpec", "Standardized", "estimate", "estimate_from_moments", "EstimateResult", "default_order",
     "empirical_moments", "moment_covariance", "constraints", "models", "Tied",
+    "PolymomGaussianMixture", "PolymomLinearRegressionMixture",
 ]
+
+_ESTIMATORS = ("PolymomGaussianMixture", "PolymomLinearRegressionMixture")
+
+
+def __getattr__(name: str):
+    # The estimators need scikit-learn (an extra): imported on first use, so that
+    # ``import polymom_apps`` works without it.
+    if name in _ESTIMATORS:
+        from . import estimators
+
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'polymom_apps' has no attribute {name!r}")

@@ -192,13 +192,19 @@ def moment_covariance(
     return _reduce_blocks(part, X, chunk_size) / T
 
 
+class _MonomialFeatures:
+    """``X -> monomial_values(X, exps)``: a class, not a closure, so that specs and fitted
+    estimators holding it pickle (and dask can ship it to worker processes)."""
+
+    def __init__(self, exps: np.ndarray) -> None:
+        self.exps = np.asarray(exps, dtype=np.int64)
+
+    def __call__(self, X: np.ndarray) -> np.ndarray:
+        from gmp.extraction import monomial_values
+
+        return monomial_values(X, self.exps)
+
+
 def monomial_features(exps: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """Observation functions ``phi_alpha(x) = x^alpha`` for exponent rows ``exps`` (N, D)."""
-    from gmp.extraction import monomial_values
-
-    e = np.asarray(exps, dtype=np.int64)
-
-    def phi(X: np.ndarray) -> np.ndarray:
-        return monomial_values(X, e)
-
-    return phi
+    return _MonomialFeatures(exps)

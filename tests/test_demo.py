@@ -3,7 +3,7 @@ from gmp.demo import main
 
 
 def test_demo_prints_certified_camel_and_floudas_optima(capsys):
-    assert main() == 0
+    assert main([]) == 0
     out = capsys.readouterr().out
     # six-hump camel: f* = -1.0316284535 at (±0.0898420, ∓0.7126564) [Dixon–Szegő 1978]
     assert "certified optimum -1.0316284 at 2 atoms" in out

@@ -43,6 +43,7 @@ from polymom_apps.estimators import em_mean_constraints
 from polymom_apps.experiments.synthetic import (max_relative_error, sample_gaussians, sample_linear_regressions,
                                                 sample_multiview)
 from polymom_apps.models import gaussian_nd, linear_regression, multiview
+from polymom_apps.progress import progress
 
 PAPER = {  # Table 3 of [WCL15]: (EM, TF, Poly) per T
     "spherical": {1e3: (0.37, 2.05, 0.58), 1e4: (0.24, 0.73, 0.29), 1e5: (0.19, 0.36, 0.14)},
@@ -96,11 +97,12 @@ def _theta(gm):
     return np.column_stack([gm.means_, gm.covariances_])
 
 
-def run_gaussian(kind: str, T: int, n_models: int, seed: int, method: str, em: bool = True, poly_em: str = "max"):
+def run_gaussian(kind: str, T: int, n_models: int, seed: int, method: str, em: bool = True, poly_em: str = "max",
+                 show_progress: bool | None = None):
     cov = "diag" if kind == "diagonal" else "spherical"
     spec = gaussian_nd(2, cov)
     out = {k: ([], []) for k in ("EM-default", "EM-conv", "Poly", "Poly+EM")}
-    for j in range(n_models):
+    for j in progress(range(n_models), desc=f"{kind} T={T:.0e}", enabled=show_progress, leave=False):
         rng = np.random.default_rng(seed + 1000 * j)
         M, V, w = _gauss_model(kind, rng)
         truth = np.column_stack([M, V[:, :1]]) if cov == "spherical" else np.column_stack([M, V])
@@ -135,11 +137,11 @@ def run_gaussian(kind: str, T: int, n_models: int, seed: int, method: str, em: b
 
 
 def run_multiview(T: int, n_models: int, seed: int, method: str, em: bool = True, basis: str = "model",
-                  poly_em: str = "max"):
+                  poly_em: str = "max", show_progress: bool | None = None):
     K, D = 3, 3
     spec = multiview(D)
     out = {k: ([], []) for k in ("EM-default", "EM-conv", "Poly", "Poly+EM")}
-    for j in range(n_models):
+    for j in progress(range(n_models), desc=f"3-view T={T:.0e}", enabled=show_progress, leave=False):
         rng = np.random.default_rng(seed + 1000 * j)
         means = rng.standard_normal((K, 3 * D))
         w = rng.dirichlet([10.0] * K)
@@ -164,12 +166,13 @@ def run_multiview(T: int, n_models: int, seed: int, method: str, em: bool = True
     return out
 
 
-def run_linreg(T: int, n_models: int, seed: int, method: str, em: bool = True, poly_em: str = "max"):
+def run_linreg(T: int, n_models: int, seed: int, method: str, em: bool = True, poly_em: str = "max",
+               show_progress: bool | None = None):
     from polymom_apps.em import em_linear_regressions
 
     spec = linear_regression(2, 0.5)
     out = {k: ([], []) for k in ("EM-default", "EM-conv", "Poly", "Poly+EM")}
-    for j in range(n_models):
+    for j in progress(range(n_models), desc=f"lin. reg. T={T:.0e}", enabled=show_progress, leave=False):
         rng = np.random.default_rng(seed + 1000 * j)
         W = rng.standard_normal((2, 2))
         w = rng.dirichlet([10.0, 10.0])
@@ -222,7 +225,10 @@ def main(argv=None) -> None:
                     help="3-view relaxation: the model's moment sub-basis (default) or the whole M_r")
     ap.add_argument("--poly-em", default="max", choices=sorted(POLY_EM),
                     help="Poly+EM stopping rule: 'max' (SQUAREM to tol 1e-10, default) or 'tol7' (plain, tol 1e-7)")
+    ap.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                    help="a progress bar per cell on stderr (needs tqdm; default: when stderr is a terminal)")
     args = ap.parse_args(argv)
+    bar = dict(show_progress=args.progress)
     rows = [r.strip() for r in args.rows.split(",")]
     cols = ("EM-default", "EM-conv", "Poly", "Poly+EM")
     print(f"Table 3 of [WCL15], {args.models} models per cell, Poly method={args.method or 'model default'}, "
@@ -235,12 +241,13 @@ def main(argv=None) -> None:
             if not args.min_T <= T <= args.max_T:
                 continue
             if row in ("spherical", "diagonal", "constrained"):
-                out = run_gaussian(row, int(T), args.models, args.seed, args.method, not args.poly_only, args.poly_em)
+                out = run_gaussian(row, int(T), args.models, args.seed, args.method, not args.poly_only, args.poly_em,
+                                   **bar)
             elif row == "3-view":
                 out = run_multiview(int(T), args.models, args.seed, args.method, not args.poly_only, args.basis,
-                                    args.poly_em)
+                                    args.poly_em, **bar)
             else:
-                out = run_linreg(int(T), args.models, args.seed, args.method, not args.poly_only, args.poly_em)
+                out = run_linreg(int(T), args.models, args.seed, args.method, not args.poly_only, args.poly_em, **bar)
             cells = "  ".join(f"{_fmt(out.get(c, ([], []))):>18s}" for c in cols)
             paper = PAPER[row][T]
             ptxt = ", ".join("-" if v is None else f"{v:.2f}" for v in paper)
