@@ -18,6 +18,7 @@ from .problem import GMP, Measure, maximize, minimize
 from .relaxation import RelaxationMap, build_relaxation, check_order
 from .result import AtomCheck, OrderAttempt, Result
 from .status import Status
+from .trust import dual_and_gap, run_scaled
 
 __all__ = ["solve", "solve_gmp"]
 
@@ -171,14 +172,16 @@ def _solve_at_order(problem, r, be, opts, rule, extraction, check_tol, objective
     t0 = time.perf_counter()
     program, rmap = build_relaxation(problem, r)
     t1 = time.perf_counter()
-    sol: ConicSolution = be.run(program, opts)
+    sol, scaled_run = run_scaled(problem, program, rmap, be, opts)
     t2 = time.perf_counter()
     moments = rmap.decode(sol) if sol.status.has_solution else None
     reports, atoms = _check_flatness_and_extract(problem, rmap, moments, rule, extraction)
     checks = _check_atoms(problem, atoms, rmap.bound(sol), objective, check_tol) if moments else ()
     t3 = time.perf_counter()
-    timings = {"build": t1 - t0, "solve": t2 - t1, "extract": t3 - t2, "total": t3 - t0}
-    return _package(problem, rmap, sol, moments, reports, atoms, checks, timings, be)
+    dual_side = dual_and_gap(problem, program, rmap, sol, scaled_run, atoms, rmap.decode(sol))
+    t4 = time.perf_counter()
+    timings = {"build": t1 - t0, "solve": t2 - t1, "extract": t3 - t2, "verify": t4 - t3, "total": t4 - t0}
+    return _package(problem, rmap, sol, moments, reports, atoms, checks, timings, be, dual_side)
 
 
 def _flat_degree(m: Measure) -> int:
@@ -225,7 +228,7 @@ def _check_atoms(problem, atoms, bound, objective, tol) -> tuple[AtomCheck, ...]
     return tuple(checks)
 
 
-def _package(problem, rmap, sol, moments, reports, atoms, checks, timings, be) -> Result:
+def _package(problem, rmap, sol, moments, reports, atoms, checks, timings, be, dual_side=None) -> Result:
     status = sol.status
     bound = rmap.bound(sol)
     if status is Status.INFEASIBLE:
@@ -258,6 +261,7 @@ def _package(problem, rmap, sol, moments, reports, atoms, checks, timings, be) -
         atom_checks=checks,
         flatness=tuple(_rep(r) for r in reports),
         solution=sol,
+        **(dual_side or {}),
     )
 
 
