@@ -99,9 +99,6 @@ LICENCE_ENV = "MOSEKLM_LICENSE_FILE"
 #: (optionally followed by a compression suffix).
 TASK_FORMATS = (".ptf", ".cbf", ".task", ".jtask")
 _COMPRESSION = (".gz", ".zst", ".bz2")
-#: Residuals and gap below which a stalled run still counts as OPTIMAL_INACCURATE
-#: (``sqrt(tol)`` when ``tol`` is given).
-INACCURATE_TOL = 1e-5
 _SQRT2 = math.sqrt(2.0)
 
 LICENCE_REMEDY = (
@@ -563,14 +560,9 @@ def _to_solution(raw: _Raw, program: ConicProgram, options: SolverOptions) -> Co
     info.update({k: res[k] for k in ("primal_residual", "dual_residual", "relative_gap")})
     figures = (f"relative gap {res['relative_gap']:.1e}, primal/dual residuals "
                f"{res['primal_residual']:.1e}/{res['dual_residual']:.1e}")
-    thresh = math.sqrt(options.tol) if options.tol else INACCURATE_TOL
-    near = max(res["primal_residual"], res["dual_residual"], res["relative_gap"]) <= thresh
+    # whether a stalled run's last point is nearly optimal is judged by the core (gmp.assess)
     if raw.solsta == "optimal":
         status, message = Status.OPTIMAL, f"MOSEK found an optimal solution ({figures})"
-    elif near:
-        status, message = Status.OPTIMAL_INACCURATE, (
-            f"MOSEK stopped short of its tolerances ({status_text}), but the last point is "
-            f"nearly optimal ({figures}, all <= {thresh:.0e}); use it with care")
     elif raw.trm == "trm_max_iterations":
         status, message = Status.ITERATION_LIMIT, (
             f"MOSEK reached its iteration limit after {raw.iterations} iterations ({figures}); "
