@@ -28,6 +28,7 @@ from .monomials import basis, count
 from .polynomial import Constraint, Polynomial, Variable, as_polynomial, from_sympy, polysum, variables
 from .problem import GMP, Measure, MomentConstraint, MomentExpr, Objective, maximize, minimize
 from .relaxation import RelaxationMap, build_relaxation
+from .size import RelaxationSize, relaxation_size, set_size_limit
 from .result import AtomCheck, Result
 from .solve import solve, solve_gmp
 from .status import Status
@@ -50,6 +51,7 @@ __all__ = [
     "basis", "count", "MomentSequence",
     "Measure", "MomentExpr", "MomentConstraint", "Objective", "GMP", "minimize", "maximize",
     "ConicProgram", "ConicSolution", "PSDBlock", "RelaxationMap", "build_relaxation",
+    "RelaxationSize", "relaxation_size", "set_size_limit",
     "Result", "AtomCheck", "Status", "solve", "solve_gmp", "available_backends",
     "extract_atoms", "atoms_to_moments", "Atoms", "ExtractionFailure", "flatness", "FlatnessReport",
     "RankRule", "RelativeTolerance", "SpectralGap", "FixedRank", "numerical_rank", "as_rank_rule",

@@ -31,6 +31,7 @@ from .matrices import (csr_from_triplets, freeze, half_degree, localizing_coeffi
 from .moments import MomentSequence
 from .monomials import count, index
 from .problem import GMP, Measure
+from .size import check_size
 
 __all__ = ["RelaxationMap", "build_relaxation", "check_order"]
 
@@ -167,6 +168,7 @@ def _mass_rows(cols: tuple[int, ...], n_total: int):
 def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, RelaxationMap]:
     """Assemble the order-``order`` moment relaxation as a :class:`ConicProgram`."""
     r = check_order(problem, order)
+    check_size(problem, r)  # before anything is allocated
     measures = problem.measures
     sizes = [count(m.n_vars, 2 * r) for m in measures]
     offsets = [0]

@@ -101,7 +101,7 @@ def lambda_min_lower(A: np.ndarray) -> float:
     norm = float(np.max(np.abs(A)))
     if norm == 0.0:
         return 0.0
-    margin = max(8.0 * (n + 1) * UNIT_ROUNDOFF * norm * n, 1e-3 * abs(lam), _TINY)
+    margin = max(4.0 * (n + 2) * UNIT_ROUNDOFF * norm, 1e-12 * abs(lam), _TINY)
     g = gamma(n + 1)
     g_sum = gamma(n * (n + 1) // 2 + 1)
     for _ in range(8):
