@@ -25,7 +25,8 @@ defaults are passed (feasibility 1e-7, absolute gap 1e-7, relative gap 1e-6)
 instead of PICOS's tighter 1e-8: at 1e-8 cvxopt's step reaches the cone boundary
 on the Goldstein–Price and Henrion–Lasserre relaxations at their exact orders
 (``ZeroDivisionError`` in ``cvxopt.misc.update_scaling``), where the cvxopt
-backend, at cvxopt's defaults, solves them. A ``ZeroDivisionError`` or
+backend, at cvxopt's defaults, solves them. Likewise cvxopt's iteration limit (100)
+is passed when ``max_iters`` is not given (PICOS would pass 10**6). A ``ZeroDivisionError`` or
 ``ArithmeticError`` raised inside the solver is reported as NUMERICAL_ERROR.
 
 Status: PICOS's ``problemStatus`` "infeasible" / "unbounded" decide first;
@@ -76,6 +77,9 @@ DEFAULT_SOLVER = "cvxopt"
 CVXOPT_DEFAULT_TOLERANCES = {"abs_prim_fsb_tol": 1e-7, "rel_prim_fsb_tol": 1e-7,
                              "abs_dual_fsb_tol": 1e-7, "rel_dual_fsb_tol": 1e-7,
                              "abs_ipm_opt_tol": 1e-7, "rel_ipm_opt_tol": 1e-6}
+#: cvxopt's own iteration limit; PICOS passes 10**6 when none is given (measured: the
+#: unbounded Motzkin relaxation then ran 518 772 iterations, 4-8 minutes, before failing).
+CVXOPT_DEFAULT_MAX_ITERS = 100
 
 
 class PicosBackend(Backend):
@@ -152,6 +156,8 @@ def _translate(picos: Any, options: SolverOptions) -> dict[str, Any]:
         settings.update(dict.fromkeys(_TOLERANCES, options.tol))
     elif options.extra.get("solver", DEFAULT_SOLVER) == "cvxopt":
         settings.update(CVXOPT_DEFAULT_TOLERANCES)
+    if options.max_iters is None and options.extra.get("solver", DEFAULT_SOLVER) == "cvxopt":
+        settings["max_iterations"] = CVXOPT_DEFAULT_MAX_ITERS
     if options.max_iters is not None:
         settings["max_iterations"] = options.max_iters
     if options.time_limit is not None:
@@ -305,9 +311,11 @@ def _to_solution(sol: Any, program: ConicProgram, cons: dict[str, Any],
         status = Status.TIME_LIMIT if hit_time else Status.ITERATION_LIMIT
         message = (f"picos ({solver}) stopped at its {'time' if hit_time else 'iteration'} "
                    "limit before converging; raise the limit or loosen tol")
-    elif options.max_iters is not None and (iterations or 0) >= options.max_iters:
+    elif (limit := options.max_iters if options.max_iters is not None else (
+            CVXOPT_DEFAULT_MAX_ITERS if solver == "cvxopt" else None)) is not None and (
+            iterations or 0) >= limit:
         status = Status.ITERATION_LIMIT
-        message = (f"picos ({solver}) reached its iteration limit ({options.max_iters}) "
+        message = (f"picos ({solver}) reached its iteration limit ({limit}) "
                    f"before converging ({raw}); raise max_iters or loosen tol")
     else:
         return ConicSolution(Status.SOLVER_ERROR, message=(
