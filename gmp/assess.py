@@ -172,6 +172,15 @@ def check_direction(program: ConicProgram, d: np.ndarray | None, tol: float) -> 
     return True, "improving direction verified"
 
 
+#: A claim, the check of its certificate, where the certificate is, and what to try otherwise.
+_CLAIMS = {
+    Status.INFEASIBLE: (check_farkas, "infeasibility_certificate", "infeasible",
+                        "rescale the problem or try another backend"),
+    Status.UNBOUNDED: (check_direction, "unbounded_direction", "unbounded",
+                       "add constraints that bound it, or try another backend"),
+}
+
+
 def assess(program: ConicProgram, solution: ConicSolution, tol: float | None = None) -> ConicSolution:
     """``solution`` with its status decided by the core (module docstring).
 
@@ -183,22 +192,15 @@ def assess(program: ConicProgram, solution: ConicSolution, tol: float | None = N
     info = dict(solution.info)
     check: dict = {"tolerances": (acc, loose), "solver_status": st.value}
     info["check"] = check
-    if st is Status.INFEASIBLE:
-        ok, why = check_farkas(program, info.get("infeasibility_certificate"), loose)
+    if st in _CLAIMS:
+        verify, key, what, remedy = _CLAIMS[st]
+        ok, why = verify(program, info.get(key), loose)
         check["certificate"] = why
         if ok:
             return replace(solution, info=info)
         return replace(solution, status=Status.NUMERICAL_ERROR, info=info, message=(
-            f"the solver reported the program infeasible, but {why}, so gmp does not claim "
-            f"infeasibility ({solution.message}); rescale the problem or try another backend"))
-    if st is Status.UNBOUNDED:
-        ok, why = check_direction(program, info.get("unbounded_direction"), loose)
-        check["certificate"] = why
-        if ok:
-            return replace(solution, info=info)
-        return replace(solution, status=Status.NUMERICAL_ERROR, info=info, message=(
-            f"the solver reported the program unbounded, but {why}, so gmp does not claim "
-            f"unboundedness ({solution.message}); add constraints that bound it, or try another backend"))
+            f"the solver reported the program {what}, but {why}, so gmp does not claim it "
+            f"({solution.message}); {remedy}"))
     if st is not Status.OPTIMAL and st not in _STALLED:
         return replace(solution, info=info)
     res = residuals(program, solution)

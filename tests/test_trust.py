@@ -214,7 +214,7 @@ def test_claimed_infeasibility_without_a_valid_certificate_is_not_believed():
     claim = ConicSolution(Status.INFEASIBLE, "primal infeasible", "scripted",
                           info={"infeasibility_certificate": {"Z_psd": (np.eye(2),)}})
     sol = ScriptedBackend([claim]).run(program)
-    assert sol.status is Status.NUMERICAL_ERROR and "does not claim infeasibility" in sol.message
+    assert sol.status is Status.NUMERICAL_ERROR and "reported the program infeasible, but" in sol.message
     good = ConicSolution(Status.INFEASIBLE, "primal infeasible", "scripted",
                          info={"infeasibility_certificate": {"z_ineq": np.array([1.0, 1.0, 1.0])}})
     assert ScriptedBackend([good]).run(infeasible_lp()).status is Status.INFEASIBLE
