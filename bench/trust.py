@@ -15,6 +15,7 @@ Usage::
 
     python bench/trust.py                   # all usable backends, solver defaults
     python bench/trust.py --backends cvxopt clarabel --markdown
+    python bench/trust.py --tol 1e-9       # tighter solves: verified bounds closer
 """
 from __future__ import annotations
 
@@ -59,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backends", nargs="*", default=None)
     ap.add_argument("--slack", type=float, default=1e-6)
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--tol", type=float, default=None, help="solver tol (default: solver defaults)")
     args = ap.parse_args(argv)
     names = args.backends or [n for n, av in available_backends() if av.usable]
     print(f"# python bench/trust.py {' '.join(argv if argv is not None else sys.argv[1:])}")
@@ -74,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
                 warnings.simplefilter("ignore")
                 t0 = time.perf_counter()
                 try:
-                    res = p.build().solve(order=p.exact_order or None, backend=be)
+                    res = p.build().solve(order=p.exact_order or None, backend=be,
+                                          options=None if args.tol is None else {"tol": args.tol})
                 except Exception as exc:  # noqa: BLE001 - a benchmark reports, it does not stop
                     rows.append((p.name, be, f"raised {type(exc).__name__}", "", "", "", ""))
                     continue
