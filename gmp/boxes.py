@@ -12,11 +12,14 @@ A mass is bounded when it is fixed, or by a moment constraint on masses only
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .problem import GMP, Measure
 from .polynomial import Polynomial
+
+if TYPE_CHECKING:  # types only: the problem module sits above the pipeline
+    from .problem import GMP, Measure
 
 __all__ = ["MeasureBox", "measure_box", "mass_bounds", "moment_bounds"]
 

@@ -17,6 +17,7 @@ evaluates ``r`` (with a bound on its rounding error) and the Gram matrices' spec
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,9 +25,11 @@ from .conic import ConicProgram, ConicSolution
 from .matrices import half_degree
 from .monomials import basis, count
 from .polynomial import Polynomial
-from .problem import GMP
-from .relaxation import RelaxationMap
 from .rigorous import lambda_min_lower, sum_with_error, symmetric_from_lower
+
+if TYPE_CHECKING:  # types only: the problem module sits above the pipeline
+    from .problem import GMP
+    from .relaxation import RelaxationMap
 
 __all__ = ["SOSMultiplier", "MeasureCertificate", "CertificateCheck", "SOSCertificate", "sos_certificate"]
 

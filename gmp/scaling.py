@@ -15,6 +15,7 @@ on ``x**2 <= 4`` is solved as ``(x - 1)**2 / 4``-sized data).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
@@ -22,8 +23,10 @@ import scipy.sparse as sp
 from .boxes import measure_box
 from .conic import ConicProgram, ConicSolution, PSDBlock
 from .monomials import basis, count
-from .problem import GMP
-from .relaxation import RelaxationMap
+
+if TYPE_CHECKING:  # types only: the problem module sits above the pipeline
+    from .problem import GMP
+    from .relaxation import RelaxationMap
 
 __all__ = ["Scaling", "scale_program", "box_column_scale", "power_of_two"]
 

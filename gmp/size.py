@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .errors import ModelError
 from .matrices import half_degree
 from .monomials import count
-from .problem import GMP
+
+if TYPE_CHECKING:  # types only: the problem module sits above the pipeline
+    from .problem import GMP
 
 __all__ = ["RelaxationSize", "RelaxationTooLarge", "relaxation_size", "check_size", "set_size_limit",
            "size_limit", "ENV_VAR"]

@@ -10,17 +10,19 @@ exactly, solve, scale back) and :func:`dual_and_gap` (the Result fields
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .certificate import sos_certificate
 from .conic import ConicProgram, ConicSolution
-from .problem import GMP
-from .relaxation import RelaxationMap
 from .scaling import Scaling, box_column_scale, scale_program
 from .upper_bound import local_feasible_point
 from .verified_bound import verified_bound
+
+if TYPE_CHECKING:  # types only: the problem module sits above the pipeline
+    from .problem import GMP
+    from .relaxation import RelaxationMap
 
 __all__ = ["ScaledRun", "run_scaled", "dual_and_gap"]
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .polynomial import Polynomial
-from .problem import GMP
+
+if TYPE_CHECKING:  # types only: the problem module sits above the pipeline
+    from .problem import GMP
 
 __all__ = ["FeasiblePoint", "local_feasible_point", "point_objective"]
 

@@ -13,7 +13,7 @@ docs/certificates.md.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,9 +21,11 @@ import scipy.sparse as sp
 from .boxes import MeasureBox, mass_bounds, measure_box, moment_bounds
 from .conic import ConicProgram, ConicSolution
 from .monomials import basis, count
-from .problem import GMP
-from .relaxation import RelaxationMap
 from .rigorous import UNIT_ROUNDOFF, down, lambda_min_lower, sum_with_error, symmetric_from_lower, up
+
+if TYPE_CHECKING:  # types only: the problem module sits above the pipeline
+    from .problem import GMP
+    from .relaxation import RelaxationMap
 
 __all__ = ["VerifiedBound", "verified_bound", "BALL_HINT"]
 
