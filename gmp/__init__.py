@@ -30,6 +30,7 @@ from .monomials import basis, count
 from .polynomial import Constraint, Polynomial, Variable, as_polynomial, from_sympy, polysum, variables
 from .problem import GMP, Measure, MomentConstraint, MomentExpr, Objective, maximize, minimize
 from .relaxation import RelaxationMap, build_relaxation, relax
+from .size import RelaxationSize, relaxation_size, set_size_limit
 from .result import AtomCheck, Result
 from .backend import Availability, Backend
 from .options import SolverOptions
@@ -52,6 +53,7 @@ __all__ = [
     "Measure", "MomentExpr", "MomentConstraint", "Objective", "GMP", "minimize", "maximize",
     "ConicProgram", "ConicSolution", "PSDBlock", "RelaxationMap", "build_relaxation",
     "relax", "run", "certify", "Certification", "package",
+    "RelaxationSize", "relaxation_size", "set_size_limit",
     "Result", "AtomCheck", "Status", "solve", "solve_gmp",
     "Backend", "Availability", "SolverOptions", "available_backends", "register_backend",
     "resolve_backend", "use_backend",

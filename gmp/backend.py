@@ -5,8 +5,9 @@ A backend declares its capability as data (``name``, ``required_modules``,
 why not?" without importing its solver (:meth:`Backend.availability`), and
 solves a :class:`gmp.conic.ConicProgram` (:meth:`Backend.solve`). Callers use
 :meth:`Backend.run`, which validates, checks availability, warns about
-options the backend cannot honour, times the solve and turns solver crashes
-into a ``SOLVER_ERROR`` status.
+options the backend cannot honour, times the solve, turns solver crashes
+into a ``SOLVER_ERROR`` status, and lets the core decide the final status
+from the answer's residuals and certificates (:func:`gmp.assess.assess`).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .assess import assess
 from .conic import ConicProgram, ConicSolution
 from .errors import BackendError, BackendNotAvailableError, GMPError, ModelError
 from .options import SolverOptions
@@ -212,6 +214,7 @@ class Backend(ABC):
             )
         wall = time.perf_counter() - start
         self._check_solution(sol, program)
+        sol = assess(program, sol, options.tol)  # the core's own accuracy and certificate checks
         info = {**sol.info, "wall_time": wall}
         return replace(
             sol, solve_time=sol.solve_time or wall, backend=sol.backend or self.name, info=info

@@ -1,24 +1,32 @@
-"""The ``certify`` step: what a solved relaxation proves — flatness, atoms, per-atom checks.
+"""The ``certify`` step: what a solved relaxation proves, read from both sides of one solution.
 
-A relaxation is certified only when the solver reported optimal, every measure's
-moment matrix is flat [CF96], its atoms were extracted [HL05], and every atom passed
-the per-atom checks (feasible, attains the bound). Anything less is an answer too:
-:class:`Certification` says which step stopped and why (see docs/concepts.md).
+The moment side: flatness [CF96], atoms [HL05] and the per-atom checks (feasible,
+attain the bound). A relaxation is certified only when the solver's answer passed the
+core's checks (status optimal), every measure's moment matrix is flat, its atoms were
+extracted and every atom passed. The dual side: the SOS certificate and a bound that
+holds whatever the solver's accuracy (:mod:`gmp.verified_bound`), and a feasible point
+found by local optimization for the gap (:mod:`gmp.upper_bound`). Anything less than a
+certificate is an answer too: :class:`Certification` says which step stopped and why
+(docs/concepts.md, docs/certificates.md).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .conic import ConicSolution
+from .certificate import SOSCertificate, sos_certificate
+from .conic import ConicProgram, ConicSolution
 from .extraction import Atoms, ExtractionFailure, _extract_at_flat_order
 from .flatness import FlatnessReport, flatness
 from .matrices import half_degree
 from .moments import MomentSequence
 from .rank import as_rank_rule
 from .result import AtomCheck
+from .upper_bound import FeasiblePoint, local_feasible_point
+from .verified_bound import VerifiedBound, verified_bound
 
 if TYPE_CHECKING:  # types only: the problem module sits above the pipeline
     from .polynomial import Polynomial
@@ -50,6 +58,13 @@ class Certification:
         One per extracted atom, every measure.
     ranks : tuple of tuple of int
         Per measure, the numerical ranks of ``M_0 .. M_r`` (or what the client reports).
+    verified_bound : VerifiedBound or None
+        The dual side's bound (None when it was not computed).
+    sos_certificate : SOSCertificate or None
+    feasible_point : FeasiblePoint or None
+        A feasible point of a polynomial optimization and its value (an upper bound on a minimum).
+    timings : dict
+        Seconds for the moment side (``extract``) and the dual side (``verify``).
     """
 
     certified: bool
@@ -60,6 +75,10 @@ class Certification:
     failures: tuple[str | None, ...] = ()
     checks: tuple[AtomCheck, ...] = ()
     ranks: tuple[tuple[int, ...], ...] = ()
+    verified_bound: VerifiedBound | None = None
+    sos_certificate: SOSCertificate | None = None
+    feasible_point: FeasiblePoint | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def _flat_degree(m: Measure) -> int:
@@ -69,6 +88,7 @@ def _flat_degree(m: Measure) -> int:
 
 def certify(
     problem: GMP,
+    program: ConicProgram,
     rmap: RelaxationMap,
     solution: ConicSolution,
     *,
@@ -77,13 +97,15 @@ def certify(
     check_tol: float = 1e-5,
     objective: Polynomial | None = None,
 ) -> Certification:
-    """Flatness per measure, atoms where flat, and the per-atom checks.
+    """Both sides of a solved relaxation: flatness, atoms and checks; certificate, verified bound, gap.
 
     Parameters
     ----------
     problem : GMP
+    program : ConicProgram
+        The relaxation that was solved (its duals give the certificate).
     rmap : RelaxationMap
-        The map of the relaxation that was solved.
+        Its map.
     solution : ConicSolution
     rank_rule : float or RankRule, optional
         Numerical rank decision (see :func:`gmp.rank.as_rank_rule`).
@@ -97,6 +119,18 @@ def certify(
     -------
     Certification
     """
+    t0 = time.perf_counter()
+    moment_side = _moment_side(problem, rmap, solution, rank_rule, extraction, check_tol, objective)
+    t1 = time.perf_counter()
+    bound = verified_bound(problem, program, rmap, solution)
+    cert = sos_certificate(problem, program, rmap, solution)
+    point = _feasible_point(problem, moment_side)
+    t2 = time.perf_counter()
+    return replace(moment_side, verified_bound=bound, sos_certificate=cert, feasible_point=point,
+                   timings={"extract": t1 - t0, "verify": t2 - t1})
+
+
+def _moment_side(problem, rmap, solution, rank_rule, extraction, check_tol, objective) -> Certification:
     moments = rmap.decode(solution) if solution.status.has_solution else None
     if moments is None:
         return Certification(False, f"the solver gave no solution ({solution.status.value})")
@@ -114,6 +148,19 @@ def certify(
     ranks = tuple(tuple(r.ranks) for r in reports)
     certified, reason = _verdict(solution, reports, atoms, failures, checks, ranks)
     return Certification(certified, reason, moments, tuple(reports), tuple(atoms), tuple(failures), checks, ranks)
+
+
+def _feasible_point(problem: GMP, moment_side: Certification) -> FeasiblePoint | None:
+    """A local optimum from the atoms, or from the first-order moments when there are none."""
+    starts: list[tuple[str, np.ndarray]] = []
+    if moment_side.atoms and moment_side.atoms[0] is not None:
+        starts += [(f"atom {i}", p) for i, p in enumerate(np.asarray(moment_side.atoms[0].points))]
+    if moment_side.moments:
+        ms = moment_side.moments[0]
+        mass = ms.values[0]
+        if np.isfinite(mass) and abs(mass) > 0:
+            starts.append(("first-order moments", ms.values[1:ms.n_vars + 1] / mass))
+    return local_feasible_point(problem, starts) if starts else None
 
 
 def check_atoms(problem: GMP, atoms, bound: float | None, objective: Polynomial | None,

@@ -26,7 +26,14 @@ Dual sign convention (every backend returns duals in this one convention)::
 
 so dual feasibility is ``c + A_eq.T @ y + A_ineq.T @ z - sum_j F_j.T @ vec(Z_j) == 0``
 and the dual objective is ``c0 - b_eq @ y - b_ineq @ z - sum_j <Z_j, mat(F0_j)>``
-(a lower bound on the primal minimum: weak duality).
+(a lower bound on the primal minimum: weak duality). The SOS certificate and the
+verified bound are read from the duals in this convention (docs/certificates.md). A
+certificate of infeasibility is a ray ``(y, z, Z)`` in the same convention with
+``A_eq.T @ y + A_ineq.T @ z - sum_j F_j.T @ vec(Z_j) == 0`` and a positive value
+``-(b_eq @ y + b_ineq @ z + sum_j <Z_j, mat(F0_j)>)``, in
+``info["infeasibility_certificate"]``; an improving direction ``d`` (``c @ d < 0``,
+``A_eq @ d == 0``, ``A_ineq @ d <= 0``, ``mat(F_j @ d)`` PSD) is in
+``info["unbounded_direction"]``. :func:`gmp.assess.assess` verifies both.
 """
 from __future__ import annotations
 

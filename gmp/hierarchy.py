@@ -19,6 +19,7 @@ from .package import package
 from .registry import choose_backend, usable_backends
 from .relaxation import check_order, relax
 from .result import OrderAttempt, Result
+from .scaling import box_column_scale
 from .status import Status
 
 if TYPE_CHECKING:  # types only: the problem module sits above the pipeline
@@ -40,13 +41,13 @@ def solve_relaxation(problem: GMP, order: int, backend: Backend, options: Solver
     t0 = time.perf_counter()
     program, rmap = relax(problem, order)
     t1 = time.perf_counter()
-    solution = run(program, backend, options)
+    solution = run(program, backend, options, column_scale=box_column_scale(problem, rmap))
     t2 = time.perf_counter()
-    cert = certify(problem, rmap, solution, rank_rule=rank_rule, extraction=extraction,
+    cert = certify(problem, program, rmap, solution, rank_rule=rank_rule, extraction=extraction,
                    check_tol=check_tol, objective=objective)
     t3 = time.perf_counter()
     logger.debug("order %d: build %.3g s, solve %.3g s, certify %.3g s", order, t1 - t0, t2 - t1, t3 - t2)
-    return package(rmap, solution, cert, {"build": t1 - t0, "solve": t2 - t1, "extract": t3 - t2, "total": t3 - t0})
+    return package(rmap, solution, cert, {"build": t1 - t0, "solve": t2 - t1, "total": t3 - t0})
 
 
 #: Statuses that say the solver failed, not that the relaxation has no solution.

@@ -78,6 +78,18 @@ class MomentSequence:
                 f"points must have shape ({w.size}, {len(vs)}) for {w.size} weights and "
                 f"{len(vs)} variables, got {pts.shape}"
             )
+        bad_pts = np.flatnonzero(~np.all(np.isfinite(pts), axis=1))
+        if bad_pts.size:
+            raise ModelError(
+                f"point {bad_pts[0]} is {pts[bad_pts[0]].tolist()}: every coordinate of an atom "
+                "must be a finite number; remove or fix that atom"
+            )
+        bad_w = np.flatnonzero(~np.isfinite(w) | (w < 0))
+        if bad_w.size:
+            raise ModelError(
+                f"weight {bad_w[0]} is {float(w[bad_w[0]])!r}: the weights of a measure must be finite "
+                "and >= 0 (a signed combination of Diracs is not a measure); pass nonnegative weights"
+            )
         y = w @ monomial_values(pts, basis(len(vs), degree))
         return cls(vs, degree, y)
 

@@ -29,7 +29,8 @@ def package(rmap: RelaxationMap, solution: ConicSolution, certification: Certifi
     certification : Certification
         From :func:`gmp.certify.certify`, or built by a client that certifies otherwise.
     timings : dict
-        Seconds per step (``build``, ``solve``, ``extract``, ``total``).
+        Seconds per step (``build``, ``solve``, ``total``); the certification's own
+        (``extract``, ``verify``) are added.
     """
     status = solution.status
     bound = rmap.bound(solution)
@@ -40,6 +41,11 @@ def package(rmap: RelaxationMap, solution: ConicSolution, certification: Certifi
     elif not status.has_solution:
         bound = None
     atoms = certification.atoms
+    vb, point = certification.verified_bound, certification.feasible_point
+    verified = -np.inf * rmap.sign if vb is None else float(vb.value)
+    gap = None
+    if point is not None and np.isfinite(verified):
+        gap = abs(point.value - verified)
     return Result(
         success=status.has_solution,
         status=status,
@@ -51,12 +57,18 @@ def package(rmap: RelaxationMap, solution: ConicSolution, certification: Certifi
         atoms=atoms[0] if atoms else None,
         moments=certification.moments,
         backend=solution.backend,
-        timings=timings,
+        timings={**timings, **certification.timings},
         raw_status=solution.raw_status,
         atoms_per_measure=tuple(atoms),
         atom_checks=certification.checks,
         flatness=tuple(certification.flatness),
         solution=solution,
+        verified_bound=verified,
+        verified_bound_note="not computed" if vb is None else vb.reason,
+        certificate=certification.sos_certificate,
+        feasible_value=None if point is None else point.value,
+        feasible_point=None if point is None else point.point,
+        gap=gap,
     )
 
 

@@ -29,6 +29,16 @@ from .errors import ModelError
 __all__ = ["Variable", "Polynomial", "Constraint", "variables", "as_polynomial", "from_sympy"]
 
 _counter = itertools.count()
+#: Largest total degree of a polynomial: the exponents of a product of two polynomials
+#: are then sums that fit in int64 without wrapping around.
+MAX_DEGREE = 2**31 - 1
+
+
+def _degree_error(what: str, degree: int) -> ModelError:
+    return ModelError(
+        f"{what} would have total degree {degree}, above the largest supported, {MAX_DEGREE} "
+        "(exponents are int64 and must not overflow); use smaller exponents"
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,6 +96,10 @@ class Polynomial:
                 )
             if (exps < 0).any():
                 raise ModelError("exponents must be non-negative integers")
+            if exps.size and exps.max() > MAX_DEGREE:
+                raise _degree_error("the polynomial", int(exps.max()))
+            if exps.size and exps.sum(axis=1).max() > MAX_DEGREE:  # no overflow: entries < 2**31
+                raise _degree_error("the polynomial", int(exps.sum(axis=1).max()))
             vars_, exps = _sort_vars(vars_, exps)
             exps, coefs = _combine(exps, coefs)
             vars_, exps = _drop_unused(vars_, exps)
@@ -97,6 +111,10 @@ class Polynomial:
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Polynomial is immutable")
+
+    def __reduce__(self):
+        """Pickle support (for process pools): rebuilt from its canonical arrays."""
+        return _rebuild_polynomial, (self.vars, np.array(self.exps), np.array(self.coefs))
 
     # -- construction ----------------------------------------------------
     @classmethod
@@ -190,6 +208,8 @@ class Polynomial:
             return Polynomial(vs, np.vstack([a, b]), np.concatenate([ca, cb]))
         if op == "-":
             return Polynomial(vs, np.vstack([a, b]), np.concatenate([ca, -cb]))
+        if self.degree + o.degree > MAX_DEGREE:
+            raise _degree_error("the product", self.degree + o.degree)
         exps = (a[:, None, :] + b[None, :, :]).reshape(a.shape[0] * b.shape[0], len(vs))  # -1 fails with no vars
         return Polynomial(vs, exps, np.outer(ca, cb).ravel())
 
@@ -229,6 +249,8 @@ class Polynomial:
     def __pow__(self, k: Any) -> "Polynomial":
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0:
             raise ModelError(f"polynomial powers must be non-negative integers, got {k!r}")
+        if int(k) and self.degree * int(k) > MAX_DEGREE:
+            raise _degree_error(f"the power {int(k)}", self.degree * int(k))
         result, base, k = as_polynomial(1.0), self, int(k)
         while k:
             if k & 1:
@@ -298,6 +320,10 @@ class Constraint:
 
     def __repr__(self) -> str:
         return f"{self.expr} {self.kind} 0"
+
+
+def _rebuild_polynomial(vars_: tuple, exps: np.ndarray, coefs: np.ndarray) -> Polynomial:
+    return Polynomial(vars_, exps, coefs, _canonical=True)
 
 
 def monomial_values(points: np.ndarray, exps: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ import importlib
 import importlib.metadata
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -223,6 +224,25 @@ def _read_toml(path: Path) -> dict[str, Any]:
                           "fix the file, or pass backend=... explicitly") from exc
 
 
+#: Keys gmp reads under ``[tool.gmp]`` and in the user config file.
+CONFIG_KEYS: tuple[str, ...] = ("backend",)
+_WARNED: set[tuple[Path, str]] = set()
+
+
+def _warn_unknown_keys(table: Any, path: Path, where: str) -> None:
+    """Warn (once per file and key) about keys gmp does not read, naming the closest valid one."""
+    if not isinstance(table, dict):
+        return
+    for key in table:
+        if key in CONFIG_KEYS or (path, key) in _WARNED:
+            continue
+        _WARNED.add((path, key))
+        close = difflib.get_close_matches(str(key), CONFIG_KEYS, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        warnings.warn(f"unknown key {key!r} {where} in {path} is ignored{hint} "
+                      f"(valid keys: {', '.join(CONFIG_KEYS)})", UserWarning, stacklevel=4)
+
+
 def _config_value(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise OptionError(f"the backend setting in {where} must be a backend name such as "
@@ -241,14 +261,18 @@ def _configured() -> tuple[str | Backend, str] | None:
     for directory in (Path.cwd(), *Path.cwd().parents):
         path = directory / "pyproject.toml"
         if path.is_file():  # the nearest pyproject.toml is the project: stop there
-            value = _read_toml(path).get("tool", {}).get("gmp", {}).get("backend")
+            table = _read_toml(path).get("tool", {}).get("gmp", {})
+            _warn_unknown_keys(table, path, "under [tool.gmp]")
+            value = table.get("backend") if isinstance(table, dict) else None
             if value is not None:
                 where = f"[tool.gmp] backend in {path}"
                 return _config_value(value, where), f"from {where}"
             break
     path = user_config_path()
     if path is not None and path.is_file():
-        value = _read_toml(path).get("backend")
+        table = _read_toml(path)
+        _warn_unknown_keys(table, path, "in the user config file")
+        value = table.get("backend")
         if value is not None:
             return _config_value(value, str(path)), f"from user config {path}"
     return None

@@ -31,6 +31,7 @@ from .matrices import (csr_from_triplets, freeze, half_degree, localizing_coeffi
                        moment_coefficients, trace_vector)
 from .moments import MomentSequence
 from .monomials import count, index
+from .size import check_size
 
 if TYPE_CHECKING:  # types only: the problem module sits above the pipeline
     from .problem import GMP
@@ -183,6 +184,7 @@ def relax(problem: GMP, order: int) -> tuple[ConicProgram, RelaxationMap]:
 def build_relaxation(problem: GMP, order: int) -> tuple[ConicProgram, RelaxationMap]:
     """Assemble the order-``order`` dense moment relaxation as a :class:`ConicProgram`."""
     r = check_order(problem, order)
+    check_size(problem, r)  # before anything is allocated
     measures = problem.measures
     sizes = [count(m.n_vars, 2 * r) for m in measures]
     offsets = [0]

@@ -85,6 +85,23 @@ class Result:
         Seconds for ``build``, ``solve``, ``extract`` and ``total``.
     raw_status : str
         The solver's own status text.
+    verified_bound : float
+        A bound on the optimum (lower for a minimization, upper for a maximization)
+        that holds whatever the solver's accuracy, from the dual (SOS) solution with
+        explicit error terms (docs/certificates.md); ``-inf`` (``+inf`` for a
+        maximization) when none could be derived, ``verified_bound_note`` says why and
+        what to add (a ball constraint).
+    verified_bound_note : str
+    certificate : SOSCertificate or None
+        The SOS multipliers and Gram matrices; ``certificate.check()`` evaluates the
+        identity's residual.
+    feasible_value : float or None
+        The objective at ``feasible_point``, a feasible point found by local
+        optimization from the atoms or the first-order moments: an upper bound on a
+        minimum (a lower bound on a maximum).
+    feasible_point : ndarray of shape (n,) or None
+    gap : float or None
+        ``|feasible_value - verified_bound|``: the optimum lies in between.
     """
 
     success: bool
@@ -104,6 +121,12 @@ class Result:
     flatness: tuple[Any, ...] = ()
     attempts: tuple[OrderAttempt, ...] = ()
     solution: ConicSolution | None = field(default=None, repr=False)
+    verified_bound: float = -np.inf
+    verified_bound_note: str = ""
+    certificate: Any | None = field(default=None, repr=False)
+    feasible_value: float | None = None
+    feasible_point: np.ndarray | None = None
+    gap: float | None = None
 
     @property
     def minimizers(self) -> np.ndarray:

@@ -49,7 +49,6 @@ Options: ``tol`` sets ``tol_gap_abs``, ``tol_gap_rel`` and ``tol_feas``;
 from __future__ import annotations
 
 import difflib
-import math
 from typing import Any, ClassVar
 
 import scipy.sparse as sp
@@ -62,19 +61,23 @@ from gmp.backend import Backend
 from gmp.options import SolverOptions
 from .presolve import has_no_cones, solve_without_cones
 from .standard_form import StandardForm, build_standard_form, check_formulation
+from .status_map import describe, lookup
 
 __all__ = ["ClarabelBackend", "DEFAULT_FORMULATION"]
 
 #: Formulation used unless ``extra={"formulation": ...}`` says otherwise (measured: see above).
 DEFAULT_FORMULATION = "dual"
-#: Residuals and gap below which a stalled run still counts as OPTIMAL_INACCURATE
-#: (``sqrt(tol)`` when ``tol`` is given).
-INACCURATE_TOL = 1e-5
-
-_CERTIFICATES = {
-    "PrimalInfeasible": (True, ""), "AlmostPrimalInfeasible": (True, " to reduced accuracy"),
-    "DualInfeasible": (False, ""), "AlmostDualInfeasible": (False, " to reduced accuracy"),
+#: Clarabel's raw status -> ours (certificates are the solver's side: see _CERTIFICATES).
+STATUS_MAP: dict[str, Status] = {
+    "Solved": Status.OPTIMAL, "AlmostSolved": Status.OPTIMAL_INACCURATE,
+    "PrimalInfeasible": Status.INFEASIBLE, "AlmostPrimalInfeasible": Status.INFEASIBLE,
+    "DualInfeasible": Status.UNBOUNDED, "AlmostDualInfeasible": Status.UNBOUNDED,
+    "MaxIterations": Status.ITERATION_LIMIT, "MaxTime": Status.TIME_LIMIT,
+    "InsufficientProgress": Status.NUMERICAL_ERROR, "NumericalError": Status.NUMERICAL_ERROR,
 }
+#: Raw certificate statuses: True when Clarabel's own primal is infeasible.
+_CERTIFICATES = {"PrimalInfeasible": True, "AlmostPrimalInfeasible": True,
+                 "DualInfeasible": False, "AlmostDualInfeasible": False}
 
 
 class ClarabelBackend(Backend):
@@ -158,6 +161,7 @@ def _fmt(v: float) -> str:
 
 def _to_solution(sol: Any, info: Any, form: StandardForm, options: SolverOptions,
                  settings: Any) -> ConicSolution:
+    """Map Clarabel's status (:data:`STATUS_MAP`); accuracy is judged by the core."""
     raw = str(sol.status)
     pres_key, dres_key = form.residual_names()
     details = {
@@ -174,46 +178,16 @@ def _to_solution(sol: Any, info: Any, form: StandardForm, options: SolverOptions
                f"{_fmt(details['primal_residual'])}/{_fmt(details['dual_residual'])}")
     it = int(sol.iterations)
 
-    def answer(status: Status, message: str) -> ConicSolution:
-        return form.solution(status, raw, message, sol.x, sol.z, iterations=it,
-                             solve_time=float(sol.solve_time), info=details)
-
-    if raw == "Solved":
-        return answer(Status.OPTIMAL, f"clarabel found an optimal solution ({figures})")
-    if raw == "AlmostSolved":
-        return answer(Status.OPTIMAL_INACCURATE, (
-            f"clarabel found a solution to its reduced tolerances only ({figures}); "
-            "use it with care"))
-    if raw in _CERTIFICATES:
-        solver_primal, accuracy = _CERTIFICATES[raw]
-        status = form.certificate_status(solver_primal)
-        if status is Status.INFEASIBLE:
-            return answer(status, (
-                f"clarabel proved the program infeasible{accuracy}: no x satisfies the "
-                "constraints (the dual certificate is in info['infeasibility_certificate'])"))
-        return answer(status, (
-            f"clarabel proved the program unbounded below{accuracy}: the objective decreases "
-            "without bound along info['unbounded_direction']; add constraints that bound it"))
-    if raw == "MaxIterations":
-        limit = settings.max_iter
-        return answer(Status.ITERATION_LIMIT, (
-            f"clarabel reached its iteration limit ({limit}) before converging ({figures}); "
-            "raise max_iters, loosen tol, or rescale the problem"))
-    if raw == "MaxTime":
-        return answer(Status.TIME_LIMIT, (
-            f"clarabel reached its time limit ({settings.time_limit} s) after {it} iterations "
-            f"({figures}); raise time_limit or lower the relaxation order"))
-    if raw in ("InsufficientProgress", "NumericalError"):
-        thresh = math.sqrt(options.tol) if options.tol else INACCURATE_TOL
-        if max(info.gap_rel, info.res_primal, info.res_dual) <= thresh:
-            return answer(Status.OPTIMAL_INACCURATE, (
-                f"clarabel stopped with {raw} after {it} iterations, but the last point is "
-                f"nearly optimal ({figures}, all <= {thresh:.0e}); use it with care"))
-        return answer(Status.NUMERICAL_ERROR, (
-            f"clarabel stopped with {raw} after {it} iterations ({figures}): numerical "
-            "trouble; rescale the problem, try extra={'formulation': 'dual'} or "
-            "{'direct_solve_method': 'faer'}, or another backend"))
-    return ConicSolution(
-        Status.SOLVER_ERROR, raw,
-        f"clarabel ended with status {raw!r}, which gmp does not know; try another backend",
-        iterations=it, solve_time=float(sol.solve_time), info=details)
+    status = lookup(STATUS_MAP, raw)
+    if raw in _CERTIFICATES:  # the solver's side of the pair: swapped in the dual formulation
+        status = form.certificate_status(_CERTIFICATES[raw])
+    limit = getattr(settings, "max_iter" if status is Status.ITERATION_LIMIT else "time_limit", None)
+    message = describe(status, "clarabel", raw, figures=figures, limit=limit, iterations=it,
+                       accuracy=" to reduced accuracy" if raw.startswith("Almost") else "",
+                       hint="" if status is not Status.NUMERICAL_ERROR else
+                       "; try extra={'formulation': 'dual'} or {'direct_solve_method': 'faer'}")
+    if status is Status.SOLVER_ERROR:
+        return ConicSolution(status, raw, message, iterations=it, solve_time=float(sol.solve_time),
+                             info=details)
+    return form.solution(status, raw, message, sol.x, sol.z, iterations=it,
+                         solve_time=float(sol.solve_time), info=details)

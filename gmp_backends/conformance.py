@@ -228,6 +228,26 @@ def relaxation_henrion_lasserre() -> ConicProgram:
     return _polynomial_relaxation("henrion_lasserre_2005_three_minimizers", 2)
 
 
+def relaxation_goldstein_price() -> ConicProgram:
+    """Order-4 relaxation of the Goldstein–Price function (2 variables, degree 8).
+
+    f = [1 + (x+y+1)^2 (19 - 14x + 3x^2 - 14y + 6xy + 3y^2)]
+        * [30 + (2x-3y)^2 (18 - 32x + 12x^2 + 48y - 36xy + 27y^2)],
+    global minimum 3 at (0, -1) (Goldstein & Price, Math. Comp. 25, 1971): at (0, -1) the
+    first factor is 1 + 0 = 1 and the second 30 + 9 * (18 - 48 + 27) = 3. The order-4
+    relaxation is exact (Lasserre 2001, Sec. 5). Its coefficients reach 2.4e4 while the optimum is 3: PICOS's cvxopt at
+    tolerance 1e-8 failed here with ZeroDivisionError (an iterate on the cone boundary).
+    """
+    import gmp
+
+    x, y = gmp.variables("x y")
+    f = ((1 + (x + y + 1) ** 2 * (19 - 14 * x + 3 * x**2 - 14 * y + 6 * x * y + 3 * y**2))
+         * (30 + (2 * x - 3 * y) ** 2 * (18 - 32 * x + 12 * x**2 + 48 * y - 36 * x * y + 27 * y**2)))
+    mu = gmp.Measure([x, y], mass=1.0)
+    program, _ = gmp.build_relaxation(gmp.GMP(gmp.minimize(mu.E(f))), 4)
+    return program
+
+
 def relaxation_maxcut5() -> ConicProgram:
     """Order-2 relaxation of a weighted MAXCUT on 5 nodes (x_0 = 1, x_i^2 = 1), as min -cut.
 
@@ -341,6 +361,8 @@ CASES: tuple[ConformanceCase, ...] = (
                     -1.031628453489877, "Dixon & Szegö 1978; GloptiPoly 3 (HLL 2009)"),
     ConformanceCase("relaxation_henrion_lasserre", relaxation_henrion_lasserre, _OPT, -2.0,
                     "Henrion & Lasserre 2005, Sec. 3.2"),
+    ConformanceCase("relaxation_goldstein_price", relaxation_goldstein_price, _OPT, 3.0,
+                    "Goldstein & Price 1971; f(0, -1) = 3"),
     ConformanceCase("relaxation_maxcut5", relaxation_maxcut5, _OPT, -15.0,
                     "a cut of 15 and a triangle-inequality certificate"),
     ConformanceCase("relaxation_chebyshev_two_measures", relaxation_chebyshev_two_measures,
@@ -404,14 +426,21 @@ KNOWN_FAILURES: dict[str, dict[str, str]] = {
     "cvxopt": {},
     "clarabel": {
         "unbounded_weak": (
-            "Clarabel stops with NumericalError at an objective of about -1.4e9, which "
-            "the backend reports as optimal_inaccurate (in the moment formulation it "
-            "even reports Solved at about -4.5e7) instead of unbounded"),
+            "Clarabel stops with NumericalError at an objective of about -1.4e9; the core's "
+            "check finds no solution there (numerical_error) and no certificate of "
+            "unboundedness exists (in the moment formulation it even reports Solved at about "
+            "-4.5e7) instead of unbounded"),
+        "relaxation_goldstein_price": (
+            "Clarabel ends AlmostSolved at 3.00012 (tol 1e-9 and its default alike): "
+            "optimal_inaccurate, bound 4e-5 off"),
     },
     "scs": {
         "unbounded_weak": (
-            "SCS reaches max_iters (300000) while the objective drifts to about -6e4: "
-            "iteration_limit instead of unbounded"),
+            "SCS reaches max_iters (300000) while the objective drifts to about -7e4; its last "
+            "point meets the core's loose tolerance (optimal_inaccurate) instead of unbounded"),
+        "relaxation_goldstein_price": (
+            "SCS reaches max_iters (300000) at tol 1e-9 with the value 2.999992: "
+            "optimal_inaccurate"),
     },
     "picos": {},
 }

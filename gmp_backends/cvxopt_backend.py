@@ -55,6 +55,7 @@ from .presolve import RowReduction as _Rows
 from .presolve import has_no_cones
 from .presolve import independent_rows as _independent_rows
 from .presolve import solve_without_cones as _solve_without_cones
+from .status_map import describe, lookup
 
 __all__ = ["CvxoptBackend"]
 
@@ -71,9 +72,9 @@ SPARSE_KKT_MIN_WORK = 2e7
 #: default is 1). It forms normal equations: without refinement 3 of the 16 library
 #: problems stall; with 1 none does; 2 keeps a margin for about 5-15 % more time.
 SPARSE_KKT_REFINEMENT = 2
-#: Residuals and gap below which a stalled run still counts as OPTIMAL_INACCURATE
-#: (``sqrt(tol)`` when ``tol`` is given).
-INACCURATE_TOL = 1e-5
+#: cvxopt's raw status -> ours ("unknown" is split by the iteration count: _classify_unknown).
+STATUS_MAP: dict[str, Status] = {"optimal": Status.OPTIMAL, "primal infeasible": Status.INFEASIBLE,
+                                 "dual infeasible": Status.UNBOUNDED, "unknown": Status.NUMERICAL_ERROR}
 
 
 class CvxoptBackend(Backend):
@@ -384,19 +385,20 @@ def _to_solution(res: dict, program: ConicProgram, red: _Rows | None,
         "cvxopt_options": res["options"],
     }
     common = dict(raw_status=raw, iterations=it, solve_time=res["solve_time"], info=info)
-    if raw == "primal infeasible":
+    mapped = lookup(STATUS_MAP, raw)
+    if mapped is Status.INFEASIBLE:
         info["infeasibility_certificate"] = {"y_eq": y_eq, "z_ineq": z_ineq, "Z_psd": Z_psd}
         return ConicSolution(Status.INFEASIBLE, message=(
             "cvxopt proved the program infeasible: no x satisfies the constraints "
             "(the dual certificate is in info['infeasibility_certificate'])"), **common)
-    if raw == "dual infeasible":
+    if mapped is Status.UNBOUNDED:
         info["unbounded_direction"] = x
         return ConicSolution(Status.UNBOUNDED, message=(
             "cvxopt proved the program unbounded below: the objective decreases without "
             "bound along info['unbounded_direction']; add constraints that bound it"), **common)
     figures = f"relative gap {_fmt(relgap)}, primal/dual residuals {_fmt(pres)}/{_fmt(dres)}"
-    if raw == "optimal":
-        status, message = Status.OPTIMAL, f"cvxopt found an optimal solution ({figures})"
+    if mapped is Status.OPTIMAL:
+        status, message = Status.OPTIMAL, describe(mapped, "cvxopt", raw, figures=figures)
     else:
         status, message = _classify_unknown(res, options, figures)
     return ConicSolution(
@@ -408,29 +410,20 @@ def _to_solution(res: dict, program: ConicProgram, red: _Rows | None,
 
 
 def _classify_unknown(res: dict, options: SolverOptions, figures: str) -> tuple[Status, str]:
-    """Status for cvxopt's 'unknown': nearly optimal, out of iterations, or numerical trouble."""
-    thresh = math.sqrt(options.tol) if options.tol else INACCURATE_TOL
-    pres, dres, gap, relgap = (res[k] for k in ("primal infeasibility", "dual infeasibility",
-                                                "gap", "relative gap"))
-    scale = max(1.0, abs(res["primal objective"] or 0.0))
-    gap_ok = ((relgap is not None and relgap <= thresh)
-              or (gap is not None and gap <= thresh * scale))
+    """Status for cvxopt's 'unknown': out of iterations, or numerical trouble.
+
+    Whether the last point is nevertheless nearly optimal is judged by the core
+    (:func:`gmp.assess.assess`), like every backend's answer.
+    """
     it, maxiters = res["iterations"], res["options"].get("maxiters", 100)
-    if pres is not None and dres is not None and max(pres, dres) <= thresh and gap_ok:
-        return Status.OPTIMAL_INACCURATE, (
-            f"cvxopt stopped after {it} iterations short of its tolerances, but the last "
-            f"point is nearly optimal ({figures}, all <= {thresh:.0e}); use it with care")
-    if it >= maxiters:
-        return Status.ITERATION_LIMIT, (
-            f"cvxopt reached its iteration limit ({maxiters}) before converging ({figures}); "
-            "raise max_iters, loosen tol, or rescale the problem")
+    status = Status.ITERATION_LIMIT if it >= maxiters else Status.NUMERICAL_ERROR
     hints = [
-        f"the iterates suggest the program is {what}"
+        f"; the iterates suggest the program is {what}"
         for what, key in (("infeasible", "residual as primal infeasibility certificate"),
                           ("unbounded", "residual as dual infeasibility certificate"))
-        if res[key] is not None and res[key] <= thresh
+        if res[key] is not None and res[key] <= 1e-5
     ]
-    return Status.NUMERICAL_ERROR, (
-        f"cvxopt stopped after {it} iterations with status 'unknown' ({figures}): numerical "
-        f"trouble (singular KKT system){'; ' + hints[0] if hints else ''}; rescale the "
-        "problem, try extra={'kktsolver': 'ldl'} or {'refinement': 2}, or another backend")
+    hint = (hints[0] if hints else "") + (
+        "; try extra={'kktsolver': 'ldl'} or {'refinement': 2}" if status is Status.NUMERICAL_ERROR else "")
+    return status, describe(status, "cvxopt", "unknown", figures=figures, limit=maxiters,
+                            iterations=it, hint=hint)

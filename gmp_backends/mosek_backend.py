@@ -83,6 +83,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from gmp.assess import residuals
 from gmp.conic import ConicProgram, ConicSolution
 from gmp.errors import BackendNotAvailableError, ModelError, OptionError
 from gmp.status import Status
@@ -99,9 +100,6 @@ LICENCE_ENV = "MOSEKLM_LICENSE_FILE"
 #: (optionally followed by a compression suffix).
 TASK_FORMATS = (".ptf", ".cbf", ".task", ".jtask")
 _COMPRESSION = (".gz", ".zst", ".bz2")
-#: Residuals and gap below which a stalled run still counts as OPTIMAL_INACCURATE
-#: (``sqrt(tol)`` when ``tol`` is given).
-INACCURATE_TOL = 1e-5
 _SQRT2 = math.sqrt(2.0)
 
 LICENCE_REMEDY = (
@@ -505,32 +503,12 @@ def duals_from_mosek(y: np.ndarray, doty: np.ndarray, program: ConicProgram
 
 def kkt_residuals(program: ConicProgram, x: np.ndarray, y_eq: np.ndarray, z_ineq: np.ndarray,
                   Z_psd: tuple[np.ndarray, ...]) -> dict[str, float]:
-    """Relative primal and dual residuals and duality gap in :mod:`gmp.conic`'s convention.
-
-    ``primal_residual``: largest constraint violation (equality, inequality,
-    negative eigenvalue) over ``1 + max |right-hand side|``; ``dual_residual``:
-    ``|c + A_eq^T y + A_ineq^T z - sum_j F_j^T vec(Z_j)|_inf`` and the dual cone
-    violations over ``1 + |c|_inf``; ``relative_gap``: ``|primal - dual| / (1 + |primal|)``.
-    """
-    viol = program.violation(x)
-    scale_p = 1.0 + max([np.max(np.abs(program.b_eq), initial=0.0),
-                         np.max(np.abs(program.b_ineq), initial=0.0),
-                         *(np.max(np.abs(b.F0), initial=0.0) for b in program.psd)])
-    pres = max(viol["eq"], viol["ineq"], max(0.0, -viol["psd_min_eig"])) / scale_p
-    grad = program.c + program.A_eq.T @ y_eq + program.A_ineq.T @ z_ineq
-    cone = [max(0.0, -float(np.min(z_ineq, initial=0.0)))]
-    for blk, Z in zip(program.psd, Z_psd):
-        grad = grad - blk.F.T @ Z.ravel(order="F")
-        cone.append(max(0.0, -float(np.linalg.eigvalsh(Z)[0])) if Z.size else 0.0)
-    dres = max(float(np.max(np.abs(grad), initial=0.0)), *cone) / (
-        1.0 + float(np.max(np.abs(program.c), initial=0.0)))
-    pobj = program.objective(x)
-    dobj = (program.c0 - program.b_eq @ y_eq - program.b_ineq @ z_ineq
-            - sum(float(np.sum(Z * b.F0.reshape(b.dim, b.dim, order="F")))
-                  for b, Z in zip(program.psd, Z_psd)))
-    return {"primal_residual": float(pres), "dual_residual": float(dres),
-            "relative_gap": abs(pobj - dobj) / (1.0 + abs(pobj)),
-            "primal_objective": pobj, "dual_objective": float(dobj)}
+    """Relative primal and dual residuals and duality gap in :mod:`gmp.conic`'s convention
+    (the definitions of :func:`gmp.assess.residuals`, the one implementation)."""
+    res = residuals(program, ConicSolution(Status.OPTIMAL, "", "", x=np.asarray(x, dtype=float),
+                                           y_eq=y_eq, z_ineq=z_ineq, Z_psd=Z_psd))
+    return {"primal_residual": res.primal, "dual_residual": res.dual, "relative_gap": res.gap,
+            "primal_objective": res.primal_objective, "dual_objective": res.dual_objective}
 
 
 def _to_solution(raw: _Raw, program: ConicProgram, options: SolverOptions) -> ConicSolution:
@@ -563,14 +541,9 @@ def _to_solution(raw: _Raw, program: ConicProgram, options: SolverOptions) -> Co
     info.update({k: res[k] for k in ("primal_residual", "dual_residual", "relative_gap")})
     figures = (f"relative gap {res['relative_gap']:.1e}, primal/dual residuals "
                f"{res['primal_residual']:.1e}/{res['dual_residual']:.1e}")
-    thresh = math.sqrt(options.tol) if options.tol else INACCURATE_TOL
-    near = max(res["primal_residual"], res["dual_residual"], res["relative_gap"]) <= thresh
+    # whether a stalled run's last point is nearly optimal is judged by the core (gmp.assess)
     if raw.solsta == "optimal":
         status, message = Status.OPTIMAL, f"MOSEK found an optimal solution ({figures})"
-    elif near:
-        status, message = Status.OPTIMAL_INACCURATE, (
-            f"MOSEK stopped short of its tolerances ({status_text}), but the last point is "
-            f"nearly optimal ({figures}, all <= {thresh:.0e}); use it with care")
     elif raw.trm == "trm_max_iterations":
         status, message = Status.ITERATION_LIMIT, (
             f"MOSEK reached its iteration limit after {raw.iterations} iterations ({figures}); "

@@ -14,8 +14,20 @@ PICOS solvers: use ``backend="clarabel"`` / ``backend="scs"`` directly.
 Duals come from PICOS's constraint duals, converted to the convention of
 :mod:`gmp.conic` (PICOS's equality multipliers have the opposite sign; its
 inequality and LMI duals match). When PICOS gives none, the solution's duals
-are ``None`` and ``info['duals']`` says why. Certificates of infeasibility
-are not passed on (PICOS does not label them as such).
+are ``None`` and ``info['duals']`` says why. For an infeasible (unbounded)
+program PICOS returns the solver's Farkas ray as the duals (the improving
+direction as the primal value); they are passed on as
+``info['infeasibility_certificate']`` (``info['unbounded_direction']``) for the
+core to verify.
+
+Tolerances: when ``tol`` is not given and the solver is cvxopt, cvxopt's own
+defaults are passed (feasibility 1e-7, absolute gap 1e-7, relative gap 1e-6)
+instead of PICOS's tighter 1e-8: at 1e-8 cvxopt's step reaches the cone boundary
+on the Goldstein–Price and Henrion–Lasserre relaxations at their exact orders
+(``ZeroDivisionError`` in ``cvxopt.misc.update_scaling``), where the cvxopt
+backend, at cvxopt's defaults, solves them. Likewise cvxopt's iteration limit (100)
+is passed when ``max_iters`` is not given (PICOS would pass 10**6). A ``ZeroDivisionError`` or
+``ArithmeticError`` raised inside the solver is reported as NUMERICAL_ERROR.
 
 Status: PICOS's ``problemStatus`` "infeasible" / "unbounded" decide first;
 then ``primalStatus`` "optimal" → OPTIMAL, "feasible" → OPTIMAL_INACCURATE,
@@ -61,6 +73,13 @@ _OURS = {"timelimit": "time_limit", "max_iterations": "max_iters", "verbosity": 
          **{t: "tol" for t in _TOLERANCES}}
 #: PICOS solver used unless ``extra={"solver": ...}`` names one ("auto": PICOS picks).
 DEFAULT_SOLVER = "cvxopt"
+#: cvxopt's own default tolerances, in PICOS's names (used when ``tol`` is not given).
+CVXOPT_DEFAULT_TOLERANCES = {"abs_prim_fsb_tol": 1e-7, "rel_prim_fsb_tol": 1e-7,
+                             "abs_dual_fsb_tol": 1e-7, "rel_dual_fsb_tol": 1e-7,
+                             "abs_ipm_opt_tol": 1e-7, "rel_ipm_opt_tol": 1e-6}
+#: cvxopt's own iteration limit; PICOS passes 10**6 when none is given (measured: the
+#: unbounded Motzkin relaxation then ran 518 772 iterations, 4-8 minutes, before failing).
+CVXOPT_DEFAULT_MAX_ITERS = 100
 
 
 class PicosBackend(Backend):
@@ -86,6 +105,12 @@ class PicosBackend(Backend):
             except (picos.solvers.OptionValueError, picos.solvers.ConflictingOptionsError,
                     picos.solvers.DependentOptionError) as exc:
                 raise OptionError(f"picos rejected its options: {exc}") from None
+            except ArithmeticError as exc:  # ZeroDivisionError included: a step to the cone boundary
+                return ConicSolution(Status.NUMERICAL_ERROR, type(exc).__name__, (
+                    f"picos's solver {settings.get('solver', '(auto)')} failed with "
+                    f"{type(exc).__name__}: {exc} (numerical trouble: an iterate reached the cone "
+                    "boundary); loosen tol, or use backend='cvxopt' or 'clarabel'"),
+                    info={"exception": repr(exc)})
             except Exception as exc:
                 if "licen" not in str(exc).lower():
                     raise
@@ -129,6 +154,10 @@ def _translate(picos: Any, options: SolverOptions) -> dict[str, Any]:
                                 "primals": None, "duals": None}
     if options.tol is not None:
         settings.update(dict.fromkeys(_TOLERANCES, options.tol))
+    elif options.extra.get("solver", DEFAULT_SOLVER) == "cvxopt":
+        settings.update(CVXOPT_DEFAULT_TOLERANCES)
+    if options.max_iters is None and options.extra.get("solver", DEFAULT_SOLVER) == "cvxopt":
+        settings["max_iterations"] = CVXOPT_DEFAULT_MAX_ITERS
     if options.max_iters is not None:
         settings["max_iterations"] = options.max_iters
     if options.time_limit is not None:
@@ -222,8 +251,10 @@ def _duals(cons: dict[str, Any], program: ConicProgram) -> tuple[Any, Any, Any, 
         y = np.zeros(0) if cons["eq"] is None else -_dense(cons["eq"].dual).ravel()
         z = np.zeros(0) if cons["ineq"] is None else _dense(cons["ineq"].dual).ravel()
         Z = []
-        for c in cons["psd"]:
+        for c, d in zip(cons["psd"], program.psd_dims):
             M = _dense(c.dual)
+            if M.size == d * d:  # a 1 x 1 block's dual comes back as a scalar
+                M = M.reshape(d, d)
             Z.append((M + M.T) / 2)
     except (TypeError, AttributeError, ValueError) as exc:  # a dual is None / missing
         return None, None, None, f"picos returned no duals ({type(exc).__name__}: {exc})"
@@ -252,13 +283,18 @@ def _to_solution(sol: Any, program: ConicProgram, cons: dict[str, Any],
     iterations = _iterations(sol.info)
     common = dict(raw_status=raw, solve_time=float(sol.searchTime or 0.0), info=info,
                   iterations=iterations)
-    if problem_st == "infeasible":
-        info["certificates"] = "not passed on by the picos backend"
+    if problem_st == "infeasible":  # picos hands the solver's Farkas ray on as the duals
+        y, z, Z, note = _duals(cons, program)
+        if Z is not None:
+            info["infeasibility_certificate"] = {"y_eq": y, "z_ineq": z, "Z_psd": Z}
+        info["certificates"] = note
         return ConicSolution(Status.INFEASIBLE, message=(
             f"picos ({solver}) reports the program infeasible: no x satisfies the constraints"),
             **common)
-    if problem_st == "unbounded":
-        info["certificates"] = "not passed on by the picos backend"
+    if problem_st == "unbounded":  # ... and the improving direction as the primal value
+        ray = cons["x"].value
+        if ray is not None:
+            info["unbounded_direction"] = np.array(ray, dtype=float).ravel()
         return ConicSolution(Status.UNBOUNDED, message=(
             f"picos ({solver}) reports the program unbounded below; add constraints that "
             "bound it"), **common)
@@ -275,9 +311,11 @@ def _to_solution(sol: Any, program: ConicProgram, cons: dict[str, Any],
         status = Status.TIME_LIMIT if hit_time else Status.ITERATION_LIMIT
         message = (f"picos ({solver}) stopped at its {'time' if hit_time else 'iteration'} "
                    "limit before converging; raise the limit or loosen tol")
-    elif options.max_iters is not None and (iterations or 0) >= options.max_iters:
+    elif (limit := options.max_iters if options.max_iters is not None else (
+            CVXOPT_DEFAULT_MAX_ITERS if solver == "cvxopt" else None)) is not None and (
+            iterations or 0) >= limit:
         status = Status.ITERATION_LIMIT
-        message = (f"picos ({solver}) reached its iteration limit ({options.max_iters}) "
+        message = (f"picos ({solver}) reached its iteration limit ({limit}) "
                    f"before converging ({raw}); raise max_iters or loosen tol")
     else:
         return ConicSolution(Status.SOLVER_ERROR, message=(

@@ -47,14 +47,29 @@ class RowReduction:
     def inconsistent(self) -> bool:
         return bool(np.any(self.mismatch > CONSISTENCY_TOL))
 
+    def farkas_ray(self, program: ConicProgram) -> np.ndarray:
+        """``y`` with ``A_eq^T y = 0`` and ``b_eq @ y < 0``: the most inconsistent dropped row
+        minus its combination of the kept rows (a certificate the core verifies)."""
+        k = int(self.dropped[np.argmax(self.mismatch)])
+        A = program.A_eq
+        w = np.linalg.lstsq(A[self.keep].toarray().T, A[k].toarray().ravel(), rcond=None)[0]
+        y = np.zeros(program.n_eq)
+        y[k] = 1.0
+        y[self.keep] = -w
+        value = program.b_eq @ y
+        return -y / value if value else y
+
     def infeasible(self, program: ConicProgram) -> ConicSolution:
         bad = self.dropped[self.mismatch > CONSISTENCY_TOL]
+        cert = {"y_eq": self.farkas_ray(program), "z_ineq": np.zeros(program.n_ineq),
+                "Z_psd": tuple(np.zeros((d, d)) for d in program.psd_dims)}
         return ConicSolution(
             Status.INFEASIBLE, "inconsistent equalities",
             f"equality rows {sorted(bad.tolist())[:5]} of A_eq are linear combinations "
             f"of other rows but their right-hand sides disagree (relative mismatch up to "
             f"{self.mismatch.max():.1e}); no x satisfies A_eq @ x == b_eq, so no solver was called",
-            info={"redundant_eq_rows": self.dropped, "inconsistent_eq_rows": bad},
+            info={"redundant_eq_rows": self.dropped, "inconsistent_eq_rows": bad,
+                  "infeasibility_certificate": cert},
         )
 
 
@@ -102,6 +117,12 @@ def solve_without_cones(program: ConicProgram) -> ConicSolution:
     common = dict(raw_status="linear system", info={"primal_residual": float(pres)})
     what = "the program has no cone constraint and was solved as a linear system"
     if pres > CONSISTENCY_TOL:
+        if b.size and program.n_vars:  # the least-squares residual is a Farkas ray
+            ray = A @ x - b
+            common["info"]["infeasibility_certificate"] = {
+                "y_eq": ray / max(float(ray @ ray), np.finfo(float).tiny),
+                "z_ineq": np.zeros(program.n_ineq),
+                "Z_psd": tuple(np.zeros((k, k)) for k in program.psd_dims)}
         return ConicSolution(Status.INFEASIBLE, message=f"{what}: the constraints are "
                              f"inconsistent (residual {pres:.1e})", **common)
     if np.linalg.norm(d) > CONSISTENCY_TOL * max(1.0, np.linalg.norm(c)):

@@ -133,23 +133,30 @@ def test_time_limit(backend):
     assert sol.status is Status.TIME_LIMIT and sol.raw_status == "MaxTime"
 
 
-@pytest.mark.parametrize("raw, residual, status", [
-    ("InsufficientProgress", 1e-7, Status.OPTIMAL_INACCURATE),
-    ("NumericalError", 1e-2, Status.NUMERICAL_ERROR),
-    ("CallbackTerminated", 1e-9, Status.SOLVER_ERROR),
-    ("SomethingNew", 1e-9, Status.SOLVER_ERROR),
+@pytest.mark.parametrize("raw, x, mapped, final", [
+    # the backend maps (data); the core's check decides from the point itself
+    ("InsufficientProgress", 1.0, Status.NUMERICAL_ERROR, Status.OPTIMAL_INACCURATE),
+    ("NumericalError", 0.5, Status.NUMERICAL_ERROR, Status.NUMERICAL_ERROR),
+    ("AlmostSolved", 1.0, Status.OPTIMAL_INACCURATE, Status.OPTIMAL_INACCURATE),
+    ("Solved", 0.5, Status.OPTIMAL, Status.NUMERICAL_ERROR),
+    ("CallbackTerminated", 1.0, Status.SOLVER_ERROR, Status.SOLVER_ERROR),
+    ("SomethingNew", 1.0, Status.SOLVER_ERROR, Status.SOLVER_ERROR),
 ])
-def test_other_statuses_are_classified(raw, residual, status):
-    form = build_standard_form(min_t_2x2(), "upper", "moment")
-    info = SimpleNamespace(gap_abs=residual, gap_rel=residual, res_primal=residual,
-                           res_dual=residual, res_primal_inf=1.0, res_dual_inf=1.0, ktratio=1.0,
+def test_other_statuses_are_classified(raw, x, mapped, final):
+    from gmp.assess import assess
+
+    program = min_t_2x2()  # min t s.t. [[t, 1], [1, t]] PSD: t = 1, Z = [[1, -1], [-1, 1]] / 2
+    form = build_standard_form(program, "upper", "moment")
+    info = SimpleNamespace(gap_abs=1e-9, gap_rel=1e-9, res_primal=1e-9,
+                           res_dual=1e-9, res_primal_inf=1.0, res_dual_inf=1.0, ktratio=1.0,
                            linsolver=SimpleNamespace(name="qdldl", threads=1))
-    sol = SimpleNamespace(status=raw, x=[1.0], z=[0.5, -0.5 * 2**0.5, 0.5], iterations=7,
+    sol = SimpleNamespace(status=raw, x=[x], z=[0.5, -0.5 * 2**0.5, 0.5], iterations=7,
                           solve_time=0.1, obj_val=1.0, obj_val_dual=1.0)
     got = cb._to_solution(sol, info, form, SolverOptions(), SimpleNamespace())
-    assert got.status is status and got.raw_status == raw
-    if status is Status.SOLVER_ERROR:
+    assert got.status is mapped and got.raw_status == raw
+    if mapped is Status.SOLVER_ERROR:
         assert f"status {raw!r}, which gmp does not know" in got.message
+    assert assess(program, got).status is final
 
 
 # -- degenerate programs -----------------------------------------------------

@@ -149,17 +149,21 @@ def test_automatic_choice_reruns_with_qr_when_it_fails(monkeypatch):
     # the automatic choice must then rerun with "qr".
     monkeypatch.setattr(cb, "SPARSE_KKT_MIN_WORK", 0)
     monkeypatch.setattr(cb, "SPARSE_KKT_REFINEMENT", 0)
+    # The relaxation as built (gmp.solve would scale its moments by the box [0, 3] x [0, 4],
+    # on which the normal equations do not fail).
     p = get_problem("lasserre_2001_floudas_4_10")
-    res = p.build().solve(order=4, backend="cvxopt")
-    assert res.status is Status.OPTIMAL, res.message
-    assert abs(res.bound - p.optimum) <= 1e-5 * abs(p.optimum)
-    assert "rerun with cvxopt's 'qr'" in res.solution.info["kkt_note"]
-    assert res.solution.info["kktsolver"] == "qr"
+    inst = p.build()
+    mu = gmp.Measure(inst.variables, inst.constraints, mass=1.0)
+    program, _ = gmp.build_relaxation(gmp.GMP(gmp.minimize(mu.E(inst.objective))), 4)
+    sol = cb.CvxoptBackend().run(program)
+    assert sol.status is Status.OPTIMAL, sol.message
+    assert abs(sol.primal_objective - p.optimum) <= 1e-5 * abs(p.optimum)
+    assert "rerun with cvxopt's 'qr'" in sol.info["kkt_note"]
+    assert sol.info["kktsolver"] == "qr"
     # named explicitly, the sparse solver is not swapped: the failure is reported as a status
-    named = p.build().solve(order=4, backend="cvxopt", options={"extra": {"kktsolver": "sparse", "refinement": 0}})
+    named = cb.CvxoptBackend().run(program, {"extra": {"kktsolver": "sparse", "refinement": 0}})
     assert named.status in (Status.ITERATION_LIMIT, Status.NUMERICAL_ERROR, Status.OPTIMAL_INACCURATE,
                             Status.SOLVER_ERROR)
-    assert not named.certified
 
 
 def test_default_threshold_picks_sparse_for_the_large_library_problem():

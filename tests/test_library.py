@@ -201,7 +201,7 @@ def test_result_fields_and_repr():
     assert fields[3:7] == ["bound", "order", "certified", "ranks"]
     assert repr(res).startswith("<gmp.Result certified optimum ")
     assert "(1, -2) w=1" in repr(res)
-    assert set(res.timings) == {"build", "solve", "extract", "total"}
+    assert set(res.timings) == {"build", "solve", "extract", "verify", "total"}
     assert res.backend == "cvxopt" and res.raw_status == "optimal"
     with pytest.raises(Exception):
         res.bound = 0.0  # frozen

@@ -75,9 +75,11 @@ def test_a_solver_failure_is_not_reported_as_an_impossible_model():
     res = pa.estimate_from_moments(spec, m, 2, method="exact", backend=fake)
     assert not res.success and res.status is Status.ITERATION_LIMIT
     assert res.message == "the solver gave no solution of the moment relaxation (iteration_limit): out of iterations"
+    # an infeasibility claim without a certificate that verifies (these moments come from a
+    # real mixture: none can) is not believed by the core (gmp.assess): not an impossible model
     res = pa.estimate_from_moments(spec, m, 2, method="exact", backend=fake)
-    assert res.status is Status.INFEASIBLE and res.message.startswith(
-        "the moment relaxation is infeasible: no mixture of 2 components of this model satisfies")
+    assert res.status is Status.NUMERICAL_ERROR and not res.success
+    assert "infeasible" not in res.message.split(":")[0]
 
 
 def test_linear_regression_mixture():
