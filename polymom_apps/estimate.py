@@ -156,6 +156,8 @@ def estimate(
             "estimated with method='robust'",))
     if weight_half is not None and refine and res.success and res.residuals is not None:
         res = replace(res, fit_test=j_test(res, weight_half, X.shape[0], spec_use, K, constraints))
+    if back is not None and res.candidates:
+        res = replace(res, candidates=tuple(replace(c, params=back(c.params)) for c in res.candidates))
     if back is not None and res.params is not None:
         res = replace(res, params=back(res.params))
         if res.tied_value is not None and st.param_scale is not None:

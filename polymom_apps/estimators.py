@@ -18,7 +18,7 @@ import numpy as np
 from gmp import ModelError
 
 from .constraints import split_constraints
-from .em import TO_MAXIMUM, em_gaussian_mixture, em_linear_regressions
+from .em import TO_MAXIMUM, em_gaussian_mixture_starts, em_linear_regressions, gaussian_starts
 from .empirical import check_data, is_dask_array
 from .estimate import DEFAULT_METHOD, estimate, free_parameters
 from .models import gaussian_1d, gaussian_nd, linear_regression
@@ -106,9 +106,10 @@ class PolymomGaussianMixture(_Base):
     random_state : int or None
     refine : {None, "em"}
         ``"em"``: after Polymom, run EM (:func:`polymom_apps.em.em_gaussian_mixture`, the
-        iteration of scikit-learn's ``GaussianMixture``, one start from the Polymom
-        estimate, accelerated by SQUAREM and run to ``tol=1e-10`` per cycle:
-        :data:`polymom_apps.em.TO_MAXIMUM`) to the nearby likelihood maximum: the
+        iteration of scikit-learn's ``GaussianMixture``, from the Polymom estimate and
+        Polymom's other candidate fits (:func:`polymom_apps.em.gaussian_starts`), each
+        accelerated by SQUAREM and run to ``tol=1e-10`` per cycle:
+        :data:`polymom_apps.em.TO_MAXIMUM`) to the highest likelihood maximum reached: the
         "Poly + EM" column of [WCL15, Table 3]. Needs in-memory data. EM keeps the
         ``constraints`` that are linear equalities in the means (``xi1 + xi2 == 1``: each M-step projects the
         means onto them) and lower bounds ``var >= b`` with ``b <= 0`` (EM's variances are
@@ -202,8 +203,8 @@ class PolymomGaussianMixture(_Base):
         mean_constraint = em_mean_constraints(constraints, parameters, D)
         K, kept = self.weights_.size, 0 if mean_constraint is None else np.linalg.matrix_rank(mean_constraint[0])
         self.n_parameters_ = K * (len(parameters) - int(kept)) + K - 1     # EM keeps only these equalities
-        fit = em_gaussian_mixture(X, (self.means_, self.covariances_, self.weights_), covariance_type=cov,
-                                  mean_constraint=mean_constraint, **TO_MAXIMUM)
+        starts = gaussian_starts(self.result_, cov)    # the estimate, then Poly's other candidate fits
+        fit = em_gaussian_mixture_starts(X, starts, covariance_type=cov, mean_constraint=mean_constraint, **TO_MAXIMUM)
         self.em_ = fit
         self.weights_, self.means_ = fit.weights.copy(), fit.means.copy()
         self.covariances_ = fit.variances.copy()

@@ -196,8 +196,11 @@ def polish(res: EstimateResult, spec, polys, m, support, weight_half, y=None, r=
                                         min_weight=min_weight)
             if improved:
                 fits.append((th, w, f"polish from the {label}" + (f", {wlabel} weighting" if wlabel else "")))
+    # sizes compete (a candidate with two equal components) only where the fit has a scale:
+    # the likelihood, or Hansen's J under the GMM weighting; an unweighted residual has none
+    T = None if data is None or (spec.log_density is None and weight_half is None) else int(data.shape[0])
     n_full = len(fits)
-    if refine_atoms and K >= 2:
+    if refine_atoms and K >= 2 and T is not None:
         for th, w, label in [f for f in fits if f[2].startswith("polish")]:
             fits += _pruned(spec, polys, m, th, w, rest, weight_half, (lo, hi), min_weight, label)
     per = spec.n_params - sum(c.kind == "==" for c in support)      # free parameters per component
@@ -211,7 +214,7 @@ def polish(res: EstimateResult, spec, polys, m, support, weight_half, y=None, r=
         lls = mean_log_likelihoods(spec, data, [(c.params, c.weights) for c in ok]) if ok else []
         lik = {id(c): v for c, v in zip(ok, lls)}
         cands = [replace(c, log_likelihood=lik.get(id(c))) for c in cands]
-    best = choose(cands, None if data is None else int(data.shape[0]))
+    best = choose(cands, T)
     if best is None:
         why = "; ".join(f"{c.label}: {c.violation}" for c in cands[:4])
         msg = (f"no feasible mixture of {K} components found: every candidate fit violates the model's "

@@ -88,7 +88,7 @@ class EstimateResult:
         polish, when the model has more moments than free parameters and fixed moment
         polynomials); None otherwise.
     candidates : tuple of polymom_apps.selection.Candidate
-        The fits the estimate was chosen from (standardized units), with their
+        The fits the estimate was chosen from (in the data's units), with their
         feasibility and, when the model has a density, mean log-likelihood: further
         starts for EM (:mod:`polymom_apps.em`).
     log_likelihood : float or None
