@@ -23,9 +23,10 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from .extraction import truncated_starts
-from .results import EstimateResult
+from .results import EstimateResult, EstimateStatus
+from .selection import assess, box_bounds, choose
 
-__all__ = ["PolySystem", "polish", "refine"]
+__all__ = ["PolySystem", "candidate_fits", "polish", "refine"]
 
 RHO = 1e3
 #: Function evaluations of the polish, spent in rounds of ``ROUND_NFEV``; a new round
@@ -161,105 +162,107 @@ def polish(res: EstimateResult, spec, polys, m, support, weight_half, y=None, r=
     """The estimate: the best feasible fit of the moments among the polishes from several starts.
 
     Starts: the relaxation's atoms and, when ``y`` and ``r`` are given, the atoms of the
-    truncations ``M_s(y)``, ``s < r`` (each moved into the parameters' bounds). Each start
-    is polished under the primary weighting ``weight_half`` and under each extra
-    ``(label, S)`` of ``weightings``. The candidates (polishes, and the starts themselves)
-    that violate a constraint are discarded (:mod:`polymom_apps.selection`); the estimate
-    is the best remaining one: by the likelihood of ``data`` when the model has a density,
-    else by the weighted residual under ``weight_half``. None feasible: ``success=False``.
-    ``refine_atoms=False`` skips the polish and chooses among the starts.
+    truncations ``M_s(y)``, ``s < r`` (:func:`candidate_fits`). The candidates that
+    violate a constraint are discarded and the estimate is the best remaining one
+    (:mod:`polymom_apps.selection`); none feasible: ``success=False`` with
+    ``EstimateStatus.NO_FEASIBLE_ESTIMATE``. ``refine_atoms=False`` skips the polish and
+    chooses among the starts.
 
     The trace relaxation need not be rank K at order r, and a local polish from its
     atoms can stop at a spurious stationary point (1-d Gaussian mixture, K = 3, nine
     exact moments: residual 1e-4, parameter error up to 3). The truncated moment
     matrices are closer to rank K there, and their atoms polish to the truth.
     """
-    from .selection import Candidate, box_bounds, choose, infeasibility, mean_log_likelihoods
-
     K = res.params.shape[0]
     lo, hi, rest = box_bounds(spec, support)
-    S = np.eye(m.size) if weight_half is None else np.asarray(weight_half, float)
     starts = [(res.params, res.weights, "relaxation atoms")]
     if y is not None and r is not None and refine_atoms:
         starts += truncated_starts(spec.n_params, y, r, K, random_state)
-    F = lambda th, w: spec.moment_matrix_at(th, polys) @ w - m  # noqa: E731
-    fits = []
-    for th, w, label in starts:
-        fits.append((th, w, label))
-        inside = np.clip(th, lo, hi)
-        if not np.array_equal(inside, th):
-            fits.append((inside, w, f"{label} moved into the parameters' bounds"))
-    for th0, w0, label in starts if refine_atoms else ():
-        th0 = np.clip(th0, lo, hi)
-        for wlabel, W in (("", weight_half),) + tuple(weightings):
-            th, w, improved, _ = refine(spec, polys, m, th0, w0, rest, W, return_cost=True, bounds=(lo, hi),
-                                        min_weight=min_weight)
-            if improved:
-                fits.append((th, w, f"polish from the {label}" + (f", {wlabel} weighting" if wlabel else "")))
     # sizes compete (a candidate with two equal components) only where the fit has a scale:
     # the likelihood, or Hansen's J under the GMM weighting; an unweighted residual has none
     T = None if data is None or (spec.log_density is None and weight_half is None) else int(data.shape[0])
-    n_full = len(fits)
-    if refine_atoms and K >= 2 and T is not None:
-        for th, w, label in [f for f in fits if f[2].startswith("polish")]:
-            fits += _pruned(spec, polys, m, th, w, rest, weight_half, (lo, hi), min_weight, label)
+    fits = candidate_fits(spec, polys, m, starts, rest, (lo, hi), weight_half, weightings if refine_atoms else None,
+                          min_weight, prune=refine_atoms and T is not None)
     per = spec.n_params - sum(c.kind == "==" for c in support)      # free parameters per component
-    cands = []
-    for i, (th, w, label) in _distinct(fits):
-        k = K if i < n_full else K - 1
-        cands.append(Candidate(th, w, label, float(np.sum((S @ F(th, w)) ** 2)),
-                               infeasibility(spec, th, w, rest, lo, hi), n_free=k * per + k - 1))
-    if data is not None and spec.log_density is not None:
-        ok = [c for c in cands if c.feasible]
-        lls = mean_log_likelihoods(spec, data, [(c.params, c.weights) for c in ok]) if ok else []
-        lik = {id(c): v for c, v in zip(ok, lls)}
-        cands = [replace(c, log_likelihood=lik.get(id(c))) for c in cands]
+    cands = assess(spec, polys, m, fits, weight_half, rest, (lo, hi), per, data)
     best = choose(cands, T)
     if best is None:
         why = "; ".join(f"{c.label}: {c.violation}" for c in cands[:4])
         msg = (f"no feasible mixture of {K} components found: every candidate fit violates the model's "
                f"constraints ({why}); try another order, more data, or fewer components")
-        from .results import EstimateStatus
         return replace(res, success=False, status=EstimateStatus.NO_FEASIBLE_ESTIMATE, message=msg, params=None,
                        weights=None, residuals=None, relative_residual=None, relaxation_params=res.params,
                        relaxation_weights=res.weights, candidates=tuple(cands))
-    resid = F(best.params, best.weights)
+    S = np.eye(m.size) if weight_half is None else np.asarray(weight_half, float)
+    resid = spec.moment_matrix_at(best.params, polys) @ best.weights - m
     rel = float(np.linalg.norm(resid) / max(np.linalg.norm(m), 1e-300))
     wrel = float(np.linalg.norm(S @ resid) / max(np.linalg.norm(S @ m), 1e-300))
     notes = res.notes
-    if best.label != "relaxation atoms" and not best.label.startswith("polish from the relaxation atoms"):
+    if not best.label.startswith(("relaxation atoms", "polish from the relaxation atoms")) or "dropped" in best.label:
         notes += (f"estimate: the {best.label}",)
     if refine_atoms and not best.label.startswith("polish"):
         notes += (f"no polish lowered the moment residual and kept the constraints; the {best.label} kept",)
-    how = "polished on the moment equations" if best.label.startswith("polish") else "not polished"
-    msg = res.message if not refine_atoms else res.message + f"; {how}: relative residual {rel:.2g}"
+    msg = res.message
+    if refine_atoms:
+        how = "polished on the moment equations" if best.label.startswith("polish") else "not polished"
+        msg += f"; {how}: relative residual {rel:.2g}"
     return replace(res, params=best.params, weights=best.weights, residuals=resid, relative_residual=rel,
-                   weighted_relative_residual=wrel, message=msg, relaxation_params=res.params, relaxation_weights=res.weights, notes=notes,
-                   candidates=tuple(cands), log_likelihood=best.log_likelihood)
+                   weighted_relative_residual=wrel, message=msg, relaxation_params=res.params,
+                   relaxation_weights=res.weights, notes=notes, candidates=tuple(cands),
+                   log_likelihood=best.log_likelihood)
 
 
-def _pruned(spec, polys, m, th, w, support, weight_half, bounds, min_weight, label) -> list:
+def candidate_fits(spec, polys, m, starts, support, bounds, weight_half, weightings, min_weight: float,
+                   prune: bool) -> list[tuple]:
+    """Candidate mixtures ``(params, weights, label, n_distinct)`` from ``starts``.
+
+    Each start as it is and moved into ``bounds``; with ``weightings`` not None, its polish
+    under ``weight_half`` and under each ``(label, S)`` of ``weightings``; with ``prune``,
+    each polish with its lightest component dropped (:func:`_pruned`). Repeats are left out.
+    """
+    lo, hi = bounds
+    K = starts[0][0].shape[0]
+    fits = []
+    for th, w, label in starts:
+        fits.append((th, w, label, K))
+        inside = np.clip(th, lo, hi)
+        if not np.array_equal(inside, th):
+            fits.append((inside, w, f"{label} moved into the parameters' bounds", K))
+    for th0, w0, label in starts if weightings is not None else ():
+        for wlabel, W in (("", weight_half),) + tuple(weightings):
+            th, w, improved = refine(spec, polys, m, np.clip(th0, lo, hi), w0, support, W, bounds=bounds,
+                                     min_weight=min_weight)
+            if improved:
+                fits.append((th, w, f"polish from the {label}" + (f", {wlabel} weighting" if wlabel else ""), K))
+    if prune and K >= 2:
+        fits += [_pruned(spec, polys, m, th, w, support, weight_half, bounds, min_weight, label)
+                 for th, w, label, _ in fits if label.startswith("polish")]
+    return _distinct(fits)
+
+
+def _pruned(spec, polys, m, th, w, support, weight_half, bounds, min_weight, label) -> tuple:
     """The fit with its lightest component dropped, polished with K - 1 components, and its
     heaviest component then split in two equal halves: K components again, two of them equal."""
     keep = np.argsort(w)[1:]
-    th1, w1, improved, _ = refine(spec, polys, m, th[keep], w[keep] / w[keep].sum(), support, weight_half,
-                                  return_cost=True, bounds=bounds, min_weight=min_weight)
+    th1, w1, improved = refine(spec, polys, m, th[keep], w[keep] / w[keep].sum(), support, weight_half,
+                               bounds=bounds, min_weight=min_weight)
     if not improved:
         th1, w1 = th[keep], w[keep] / w[keep].sum()
     j = int(np.argmax(w1))
     w2 = np.append(w1, w1[j] / 2)
     w2[j] /= 2
-    return [(np.vstack([th1, th1[j]]), w2, f"{label} with its lightest component dropped (two components equal)")]
+    return (np.vstack([th1, th1[j]]), w2, f"{label} with its lightest component dropped (two components equal)",
+            len(w1))
 
 
-def _distinct(fits, tol: float = 1e-9):
-    """``(position, fit)`` for the ``fits`` that do not repeat an earlier one (the same components, in any order, to ``tol``)."""
+def _distinct(fits, tol: float = 1e-9) -> list[tuple]:
+    """``fits`` without those that repeat an earlier one (the same components, in any order, to ``tol``)."""
     out, keys = [], []
-    for i, (th, w, label) in enumerate(fits):
-        order = np.lexsort(np.asarray(th, float).T[::-1])
-        key = np.concatenate([np.asarray(th, float)[order].ravel(), np.asarray(w, float)[order]])
-        if any(k.shape == key.shape and np.allclose(k, key, rtol=tol, atol=tol) for k in keys):
-            continue
-        keys.append(key)
-        out.append((i, (th, w, label)))
+    for fit in fits:
+        th, w = np.asarray(fit[0], float), np.asarray(fit[1], float)
+        order = np.lexsort(th.T[::-1])
+        key = np.concatenate([th[order].ravel(), w[order]])
+        if not any(np.allclose(k, key, rtol=tol, atol=tol) for k in keys if k.shape == key.shape):
+            keys.append(key)
+            out.append(fit)
     return out

@@ -32,9 +32,10 @@ class EstimateStatus(str, Enum):
 class FitTest:
     """Hansen's J test of the moment fit [Han82], for ``method="robust"`` on data.
 
-    ``statistic = T * r^T W r`` with ``r`` the moment residuals of the estimate and ``W``
-    the inverse sample covariance of ``phi(X)`` (the GMM weighting that the robust form and
-    its polish minimize). If the data follow the model, it is asymptotically chi-squared
+    ``statistic = T * r^T W r`` with ``r`` the moment residuals of the GMM estimator (the
+    feasible K-component fit with the smallest ``r^T W r``, which need not be the estimate
+    returned) and ``W`` the inverse sample covariance of ``phi(X)`` (the GMM weighting that
+    the robust form and its polish minimize). If the data follow the model, it is asymptotically chi-squared
     with ``dof = N - (free parameters)`` degrees of freedom; a small ``pvalue`` says the
     moments reject the model (or K). Measured calibration: bench/fit_test.py, docs/polymom.md.
     """

@@ -18,14 +18,14 @@ of moments estimation", Econometrica 67(3), 1999.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .empirical import _reduce_blocks
 
-__all__ = ["Candidate", "FEASIBILITY_TOL", "STRICT_MARGIN", "box_bounds", "choose", "infeasibility",
-           "mean_log_likelihoods"]
+__all__ = ["Candidate", "FEASIBILITY_TOL", "PENALTY_PER_PARAMETER", "STRICT_MARGIN", "assess", "box_bounds", "choose",
+           "infeasibility", "mean_log_likelihoods"]
 
 #: Largest violation of an equality or a polynomial inequality that still counts as satisfied
 #: (the polish enforces those by a penalty; on the standardized scale, constraints have O(1)
@@ -144,6 +144,27 @@ def mean_log_likelihoods(spec, X, fits) -> list[float]:
         return out
 
     return list(_reduce_blocks(part, X) / X.shape[0])
+
+
+def assess(spec, polys, m, fits, weight_half, support, bounds, per_component: int, data=None) -> list[Candidate]:
+    """:class:`Candidate` of each fit ``(params, weights, label, n_distinct)``: its weighted
+    residual under ``weight_half`` (identity when None), whether it keeps ``support`` and
+    ``bounds``, its free parameters (``per_component`` per distinct component, plus the
+    weights), and, with ``data`` and a model density, its mean log-likelihood (one pass
+    over ``data`` for all the feasible ones)."""
+    S = np.eye(m.size) if weight_half is None else np.asarray(weight_half, float)
+    lo, hi = bounds
+    out = []
+    for th, w, label, k in fits:
+        r = spec.moment_matrix_at(th, polys) @ w - m
+        out.append(Candidate(th, w, label, float(np.sum((S @ r) ** 2)), infeasibility(spec, th, w, support, lo, hi),
+                             n_free=k * per_component + k - 1))
+    if data is not None and spec.log_density is not None:
+        ok = [i for i, c in enumerate(out) if c.feasible]
+        lls = mean_log_likelihoods(spec, data, [(out[i].params, out[i].weights) for i in ok]) if ok else []
+        for i, v in zip(ok, lls):
+            out[i] = replace(out[i], log_likelihood=float(v))
+    return out
 
 
 def choose(candidates: list[Candidate], T: int | None = None) -> Candidate | None:
