@@ -96,8 +96,12 @@ def estimate(
     standardize : bool
         Estimate on standardized data and map back (recommended).
     refine : bool
-        Polish the extracted atoms on the (weighted) moment equations
-        (:mod:`polymom_apps.refine`); the relaxation's atoms stay in the result.
+        Polish the extracted atoms on the (weighted) moment equations from several starts
+        (:mod:`polymom_apps.refine`); the relaxation's atoms stay in the result. Either
+        way the estimate is a feasible candidate (variances ``> 0``, weights on the
+        simplex, the constraints kept), chosen by AIC on the likelihood when the model has
+        a density (:mod:`polymom_apps.selection`); with none feasible, ``success`` is False
+        and ``status`` is ``EstimateStatus.NO_FEASIBLE_ESTIMATE``.
     options : dict or SolverOptions, optional
     random_state : int, Generator or None
         Seeds the random combinations of the atom extraction.
@@ -137,7 +141,7 @@ def estimate(
     def run(method: str) -> tuple[EstimateResult, np.ndarray | None]:
         weight_half, lam_used, extra = None, lam, ()
         if method == "robust":
-            weight_half, extra = weightings(moment_covariance(spec_use.observations, X, mean=m))
+            weight_half, extra = gmm_weightings(moment_covariance(spec_use.observations, X, mean=m))
             if lam_used is None:
                 lam_used = DEFAULT_LAM * N / X.shape[0]
         return weight_half, _from_moments(
@@ -194,7 +198,7 @@ def estimate_from_moments(
                          options=options, random_state=random_state, basis=basis)
 
 
-def weightings(cov: np.ndarray) -> tuple[np.ndarray, tuple]:
+def gmm_weightings(cov: np.ndarray) -> tuple[np.ndarray, tuple]:
     """The GMM weighting ``S = W^{1/2}`` of the robust form from the sample covariance of
     ``phi(x)``, and the further weightings its polish also tries (:data:`POLISH_WEIGHTINGS`)."""
     S = inverse_sqrt(cov)
