@@ -10,10 +10,12 @@ Starting from them, this step solves the moment equations themselves::
                      + rho^2 sum_j min(g_j(theta_k), 0)^2,      0 <= pi_k <= 1
 
 (``S = W^{1/2}``, the GMM weighting [Han82], or the identity) with
-``scipy.optimize.least_squares`` (trust-region reflective). With exact moments
-it lands on the true parameters to solver precision; with sample moments it is
-the GMM estimator started from the relaxation's global solution. The polish is
-kept only if it lowers the weighted residual.
+``scipy.optimize.least_squares`` (trust-region reflective); single-parameter
+inequalities (a variance ``>= 0``) are bounds of the least squares instead of
+penalties, kept strictly. With exact moments it lands on the true parameters to
+solver precision; with sample moments it is the GMM estimator started from the
+relaxation's global solution. :func:`polish` runs it from several starts and under
+several weightings and returns the best feasible candidate (:mod:`polymom_apps.selection`).
 """
 from __future__ import annotations
 
