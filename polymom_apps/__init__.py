@@ -12,10 +12,12 @@ from . import constraints, models
 from .constraints import Tied
 from .empirical import empirical_moments, moment_covariance
 from .estimate import EstimateResult, default_order, estimate, estimate_from_moments
+from .results import EstimateStatus
 from .spec import MixtureSpec, Standardized
 
 __all__ = [
-    "MixtureSpec", "Standardized", "estimate", "estimate_from_moments", "EstimateResult", "default_order",
+    "MixtureSpec", "Standardized", "estimate", "estimate_from_moments", "EstimateResult", "EstimateStatus",
+    "default_order",
     "empirical_moments", "moment_covariance", "constraints", "models", "Tied",
     "PolymomGaussianMixture", "PolymomLinearRegressionMixture",
 ]

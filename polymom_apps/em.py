@@ -54,7 +54,8 @@ from gmp import ModelError
 
 from .empirical import check_data
 
-__all__ = ["GaussianEM", "RegressionEM", "em_gaussian_mixture", "em_linear_regressions"]
+__all__ = ["GaussianEM", "RegressionEM", "em_gaussian_mixture", "em_gaussian_mixture_starts", "em_linear_regressions",
+           "gaussian_starts"]
 
 #: Floor for a component's weight and sample count (a component that empties stays
 #: defined), and the smallest noise-variance floor.
@@ -422,3 +423,65 @@ def em_gaussian_mixture(X, init, *, covariance_type: str = "diag", mean_constrai
     resid = 0.0 if A is None else float(np.max(np.abs(means @ A.T - b)))
     variances = V[:, 0].copy() if covariance_type == "spherical" else V.copy()
     return GaussianEM(means, variances, weights, history[-1], n_iter, converged, history, resid)
+
+
+#: Mean log-likelihoods per sample closer than this count as the same maximum.
+TIE = 1e-10
+
+
+def gaussian_starts(res, covariance_type: str, max_starts: int | None = None) -> list[tuple]:
+    """EM starts ``(means, variances, weights)`` from a Polymom estimate of a Gaussian mixture.
+
+    The estimate first, then its other feasible candidate fits (``res.candidates``), best
+    first, without repeats and without those with two equal components (EM keeps equal
+    components equal: such a start leads to the fit with one component fewer).
+
+    Parameters
+    ----------
+    res : polymom_apps.EstimateResult
+        From :func:`polymom_apps.estimate` with ``gaussian_nd(D, covariance_type)`` or
+        ``gaussian_1d`` (parameters: the D means, then the variances).
+    covariance_type : {"spherical", "diag"}
+    max_starts : int, optional
+    """
+    D = res.params.shape[1] - (1 if covariance_type == "spherical" else res.params.shape[1] // 2)
+    fits = [(res.params, res.weights)]
+    ranked = sorted((c for c in res.candidates if c.feasible),
+                    key=lambda c: (-(c.log_likelihood if c.log_likelihood is not None else -np.inf), c.cost))
+    fits += [(c.params, c.weights) for c in ranked]
+    out: list[tuple] = []
+    seen: list[np.ndarray] = []
+    for p, w in fits:
+        p = np.asarray(p, float)
+        gaps = [np.max(np.abs(p[i] - p[j])) for i in range(len(p)) for j in range(i)]
+        if gaps and min(gaps) <= 1e-8 * max(1.0, np.abs(p).max()):
+            continue
+        key = np.concatenate([p[np.lexsort(p.T[::-1])].ravel()])
+        if any(np.allclose(key, k, rtol=1e-6, atol=1e-9) for k in seen):
+            continue
+        seen.append(key)
+        var = p[:, D] if covariance_type == "spherical" else p[:, D:]
+        out.append((p[:, :D], var, np.asarray(w, float)))
+        if max_starts is not None and len(out) >= max_starts:
+            break
+    return out
+
+
+def em_gaussian_mixture_starts(X, starts, **kwargs) -> GaussianEM:
+    """:func:`em_gaussian_mixture` from each of ``starts``; the run that ends at the highest likelihood.
+
+    ``kwargs`` are those of :func:`em_gaussian_mixture` (``covariance_type``, ``mean_constraint``,
+    ``tol``, ``accelerate``, ...). A later start must end higher by more than :data:`TIE` per
+    sample to replace an earlier one (equal maxima reached from two starts differ in rounding). Where the likelihood has several maxima, EM from one start
+    reaches the one whose basin holds it; several Polymom starts (:func:`gaussian_starts`)
+    cost little and reach the higher one more often (docs/polymom.md).
+    """
+    if not starts:
+        raise ModelError("em_gaussian_mixture_starts needs at least one start (means, variances, weights)")
+    best = None
+    for init in starts:
+        fit = em_gaussian_mixture(X, init, **kwargs)
+        if best is None or fit.log_likelihood > best.log_likelihood + TIE:
+            best = fit
+    return best
+

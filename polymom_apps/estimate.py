@@ -44,6 +44,9 @@ _riesz_matrix = riesz_matrix
 
 DEFAULT_METHOD = "robust"  # measured: exact equalities are infeasible on sample moments when they pin y (linear regressions)
 DEFAULT_LAM = 1e-2  # robust form: lam = DEFAULT_LAM * N / T (see docs/polymom.md for the measurement)
+#: Weightings of the moments that the polish tries besides the GMM weighting (docs/polymom.md,
+#: "Small samples"): "diagonal" (the inverse variances of phi(x)) and/or "identity".
+POLISH_WEIGHTINGS = ("diagonal",)
 
 
 def estimate(
@@ -93,8 +96,12 @@ def estimate(
     standardize : bool
         Estimate on standardized data and map back (recommended).
     refine : bool
-        Polish the extracted atoms on the (weighted) moment equations
-        (:mod:`polymom_apps.refine`); the relaxation's atoms stay in the result.
+        Polish the extracted atoms on the (weighted) moment equations from several starts
+        (:mod:`polymom_apps.refine`); the relaxation's atoms stay in the result. Either
+        way the estimate is a feasible candidate (variances ``> 0``, weights on the
+        simplex, the constraints kept), chosen by AIC on the likelihood when the model has
+        a density (:mod:`polymom_apps.selection`); with none feasible, ``success`` is False
+        and ``status`` is ``EstimateStatus.NO_FEASIBLE_ESTIMATE``.
     options : dict or SolverOptions, optional
     random_state : int, Generator or None
         Seeds the random combinations of the atom extraction.
@@ -132,15 +139,16 @@ def estimate(
     m = empirical_moments(spec_use.observations, X, n_moments=N)
 
     def run(method: str) -> tuple[EstimateResult, np.ndarray | None]:
-        weight_half, lam_used = None, lam
+        weight_half, lam_used, extra = None, lam, ()
         if method == "robust":
-            weight_half = inverse_sqrt(moment_covariance(spec_use.observations, X, mean=m))
+            weight_half, extra = gmm_weightings(moment_covariance(spec_use.observations, X, mean=m))
             if lam_used is None:
                 lam_used = DEFAULT_LAM * N / X.shape[0]
-        return weight_half, estimate_from_moments(
+        return weight_half, _from_moments(
             spec_use, m, K, polys=polys, constraints=constraints, order=order, backend=backend,
             method=method, lam=lam_used, weight_half=weight_half, options=options,
             random_state=random_state, refine=refine, basis=basis,
+            data=X, weightings=extra, min_weight=1.0 / X.shape[0],
         )
 
     weight_half, res = run(method)
@@ -152,6 +160,8 @@ def estimate(
             "estimated with method='robust'",))
     if weight_half is not None and refine and res.success and res.residuals is not None:
         res = replace(res, fit_test=j_test(res, weight_half, X.shape[0], spec_use, K, constraints))
+    if back is not None and res.candidates:
+        res = replace(res, candidates=tuple(replace(c, params=back(c.params)) for c in res.candidates))
     if back is not None and res.params is not None:
         res = replace(res, params=back(res.params))
         if res.tied_value is not None and st.param_scale is not None:
@@ -183,6 +193,30 @@ def estimate_from_moments(
     ``weight_half`` is ``W^{1/2}`` of the robust form (identity when None).
     ``basis`` is as in :func:`estimate`.
     """
+    return _from_moments(spec, moments, n_components, polys=polys, constraints=constraints, order=order,
+                         backend=backend, method=method, lam=lam, weight_half=weight_half, refine=refine,
+                         options=options, random_state=random_state, basis=basis)
+
+
+def gmm_weightings(cov: np.ndarray) -> tuple[np.ndarray, tuple]:
+    """The GMM weighting ``S = W^{1/2}`` of the robust form from the sample covariance of
+    ``phi(x)``, and the further weightings its polish also tries (:data:`POLISH_WEIGHTINGS`)."""
+    S = inverse_sqrt(cov)
+    extra = []
+    for name in POLISH_WEIGHTINGS:
+        if name == "diagonal":
+            extra.append((name, np.diag(1.0 / np.sqrt(np.maximum(np.diag(cov), 1e-300)))))
+        elif name == "identity":
+            extra.append((name, np.eye(cov.shape[0])))
+    return S, tuple(extra)
+
+
+def _from_moments(spec, moments, n_components, *, polys=None, constraints=(), order=None, backend=None,
+                  method=DEFAULT_METHOD, lam=None, weight_half=None, refine=True, options=None, random_state=None,
+                  basis="model", data=None, weightings=(), min_weight=0.0) -> EstimateResult:
+    """:func:`estimate_from_moments`, with the data (for the likelihood), the polish's extra
+    weightings and the smallest mixing weight (``1 / T`` on data: a component expected to
+    give less than one of the T samples is not estimable from them)."""
     method = check_method(method)
     check_basis(basis)
     polys = spec.polys_for(None) if polys is None else spec.validate_polys(polys)
@@ -200,7 +234,7 @@ def estimate_from_moments(
         lam = 1e-6
     run = dict(spec=spec, polys=polys, m=m, K=K, order=order, backend=backend, method=method,
                lam=float(lam), weight_half=weight_half, options=options, random_state=random_state,
-               refine=refine, basis=basis)
+               refine=refine, basis=basis, data=data, weightings=tuple(weightings), min_weight=float(min_weight))
     if not tied:
         res = _estimate_once(support=support, **run)
         return flag_misfit(replace(res, notes=res.notes + tuple(notes)))
@@ -208,7 +242,8 @@ def estimate_from_moments(
 
 
 def _estimate_once(*, spec, polys, m, K, order, backend, method, lam, weight_half, options,
-                   random_state, support, refine, basis="model") -> EstimateResult:
+                   random_state, support, refine, basis="model", data=None, weightings=(),
+                   min_weight=0.0) -> EstimateResult:
     """One fit at fixed support constraints: program, solve, K atoms, polish."""
     t0 = time.perf_counter()
     mu = parameter_measure(spec, support)
@@ -236,6 +271,8 @@ def _estimate_once(*, spec, polys, m, K, order, backend, method, lam, weight_hal
         y = sub.expand(np.asarray(sol.x[:sub.kept.size], dtype=float))[:n_mom]
     res = extract_mixture(spec, polys, m, K, r, y, sol, rmap, be, (t0, t1, t2), problem, method, random_state,
                           None if sub is None else sub.basis)
-    if refine and res.success:
-        res = polish(res, spec, polys, m, support, weight_half, y, r, random_state)
+    if res.success:
+        res = polish(res, spec, polys, m, support, weight_half, y, r, random_state, weightings=weightings,
+                     min_weight=min_weight, data=data, refine_atoms=refine)
     return res
+

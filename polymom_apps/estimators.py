@@ -31,9 +31,9 @@ import numpy as np
 from gmp import ModelError, count
 
 from .constraints import split_constraints
-from .em import TO_MAXIMUM, em_gaussian_mixture, em_linear_regressions
-from .empirical import is_dask_array
 from .arguments import check_k, min_samples
+from .em import TO_MAXIMUM, em_gaussian_mixture_starts, em_linear_regressions, gaussian_starts
+from .empirical import is_dask_array
 from .estimate import DEFAULT_METHOD, estimate
 from .fit_test import free_parameters
 from .models import gaussian_1d, gaussian_nd, linear_regression
@@ -309,9 +309,10 @@ class PolymomGaussianMixture(DensityMixin, _PolymomBase):
         Seeds the atom extraction and :meth:`sample`.
     refine : {None, "em"}
         ``"em"``: after Polymom, run EM (:func:`polymom_apps.em.em_gaussian_mixture`, the
-        iteration of scikit-learn's ``GaussianMixture``, one start from the Polymom
-        estimate, accelerated by SQUAREM and run to ``tol=1e-10`` per cycle:
-        :data:`polymom_apps.em.TO_MAXIMUM`) to the nearby likelihood maximum: the
+        iteration of scikit-learn's ``GaussianMixture``, from the Polymom estimate and
+        Polymom's other candidate fits (:func:`polymom_apps.em.gaussian_starts`), each
+        accelerated by SQUAREM and run to ``tol=1e-10`` per cycle:
+        :data:`polymom_apps.em.TO_MAXIMUM`) to the highest likelihood maximum reached: the
         "Poly + EM" column of [WCL15, Table 3]. Needs in-memory data. EM keeps the
         ``constraints`` that are linear equalities in the means (``xi1 + xi2 == 1``: each M-step projects the
         means onto them) and lower bounds ``var >= b`` with ``b <= 0`` (EM's variances are
@@ -459,8 +460,9 @@ class PolymomGaussianMixture(DensityMixin, _PolymomBase):
         K, kept = self.weights_.size, 0 if mean_constraint is None else np.linalg.matrix_rank(mean_constraint[0])
         self.n_parameters_ = K * (len(parameters) - int(kept)) + K - 1     # EM keeps only these equalities
         t0 = time.perf_counter()
-        fit = em_gaussian_mixture(X, (self.means_, self.covariances_, self.weights_), covariance_type=cov,
-                                  mean_constraint=mean_constraint, **TO_MAXIMUM)
+        starts = gaussian_starts(self.result_, cov)    # the estimate, then Poly's other candidate fits
+        fit = em_gaussian_mixture_starts(X, starts, covariance_type=cov, mean_constraint=mean_constraint,
+                                         **TO_MAXIMUM)
         logger.info("refine='em': %d iterations in %.3g s, mean log-likelihood %.6g (converged: %s)",
                     fit.n_iter, time.perf_counter() - t0, fit.log_likelihood, fit.converged)
         self.em_ = fit

@@ -10,10 +10,12 @@ Starting from them, this step solves the moment equations themselves::
                      + rho^2 sum_j min(g_j(theta_k), 0)^2,      0 <= pi_k <= 1
 
 (``S = W^{1/2}``, the GMM weighting [Han82], or the identity) with
-``scipy.optimize.least_squares`` (trust-region reflective). With exact moments
-it lands on the true parameters to solver precision; with sample moments it is
-the GMM estimator started from the relaxation's global solution. The polish is
-kept only if it lowers the weighted residual.
+``scipy.optimize.least_squares`` (trust-region reflective); single-parameter
+inequalities (a variance ``>= 0``) are bounds of the least squares instead of
+penalties, kept strictly. With exact moments it lands on the true parameters to
+solver precision; with sample moments it is the GMM estimator started from the
+relaxation's global solution. :func:`polish` runs it from several starts and under
+several weightings and returns the best feasible candidate (:mod:`polymom_apps.selection`).
 """
 from __future__ import annotations
 
@@ -23,9 +25,10 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from .extraction import truncated_starts
-from .results import EstimateResult
+from .results import EstimateResult, EstimateStatus
+from .selection import assess, box_bounds, choose
 
-__all__ = ["PolySystem", "polish", "refine"]
+__all__ = ["PolySystem", "candidate_fits", "polish", "refine"]
 
 RHO = 1e3
 #: Function evaluations of the polish, spent in rounds of ``ROUND_NFEV``; a new round
@@ -73,11 +76,13 @@ class PolySystem:
 
 
 def refine(spec, polys, m, params, weights, support, weight_half=None, max_nfev: int = MAX_NFEV,
-           return_cost: bool = False):
+           return_cost: bool = False, bounds=None, min_weight: float = 0.0):
     """Return ``(params, weights, improved)``; see the module docstring.
 
     With ``return_cost``, a fourth item: the final value of the objective above
     (``inf`` when the polish failed), to compare polishes from several starts.
+    ``bounds = (lo, hi)``, each of shape (P,), bounds every component's parameters
+    (:func:`polymom_apps.selection.box_bounds`); the weights stay in ``[min_weight, 1]``.
     The Jacobian is analytic (:class:`PolySystem`).
     """
     K, P = params.shape
@@ -129,8 +134,9 @@ def refine(spec, polys, m, params, weights, support, weight_half=None, max_nfev:
         return np.vstack(blocks)
 
     z0 = np.concatenate([params.ravel(), weights])
-    lo = np.concatenate([np.full(K * P, -np.inf), np.zeros(K)])
-    hi = np.concatenate([np.full(K * P, np.inf), np.ones(K)])
+    plo, phi = (np.full(P, -np.inf), np.full(P, np.inf)) if bounds is None else bounds
+    lo = np.concatenate([np.tile(plo, K), np.full(K, min_weight)])
+    hi = np.concatenate([np.tile(phi, K), np.ones(K)])
     z0 = np.clip(z0, lo, hi)
     f0 = float(np.sum(resid(z0) ** 2))
     z, cost, spent = z0, f0 / 2, 0
@@ -153,31 +159,112 @@ def refine(spec, polys, m, params, weights, support, weight_half=None, max_nfev:
     return (th, w / w.sum(), True, 2 * cost)[: 3 + return_cost]
 
 
-def polish(res: EstimateResult, spec, polys, m, support, weight_half, y=None, r=None,
-           random_state=None) -> EstimateResult:
-    """Polish on the moment equations from the relaxation's atoms and, as further starts,
-    from the atoms of the truncations ``M_s(y)``, ``s < r``; keep the lowest residual.
+def polish(res: EstimateResult, spec, polys, m, support, weight_half, y=None, r=None, random_state=None, *,
+           weightings=(), min_weight: float = 0.0, data=None, refine_atoms: bool = True) -> EstimateResult:
+    """The estimate: the best feasible fit of the moments among the polishes from several starts.
+
+    Starts: the relaxation's atoms and, when ``y`` and ``r`` are given, the atoms of the
+    truncations ``M_s(y)``, ``s < r`` (:func:`candidate_fits`). The candidates that
+    violate a constraint are discarded and the estimate is the best remaining one
+    (:mod:`polymom_apps.selection`); none feasible: ``success=False`` with
+    ``EstimateStatus.NO_FEASIBLE_ESTIMATE``. ``refine_atoms=False`` skips the polish and
+    chooses among the starts.
 
     The trace relaxation need not be rank K at order r, and a local polish from its
     atoms can stop at a spurious stationary point (1-d Gaussian mixture, K = 3, nine
     exact moments: residual 1e-4, parameter error up to 3). The truncated moment
     matrices are closer to rank K there, and their atoms polish to the truth.
     """
+    K = res.params.shape[0]
+    lo, hi, rest = box_bounds(spec, support)
     starts = [(res.params, res.weights, "relaxation atoms")]
-    if y is not None and r is not None:
-        starts += truncated_starts(spec.n_params, y, r, res.params.shape[0], random_state)
-    best = None
-    for th0, w0, label in starts:
-        th, w, improved, cost = refine(spec, polys, m, th0, w0, support, weight_half, return_cost=True)
-        if improved and (best is None or cost < best[3]):
-            best = (th, w, label, cost)
+    if y is not None and r is not None and refine_atoms:
+        starts += truncated_starts(spec.n_params, y, r, K, random_state)
+    # sizes compete (a candidate with two equal components) only where the fit has a scale:
+    # the likelihood, or Hansen's J under the GMM weighting; an unweighted residual has none
+    T = None if data is None or (spec.log_density is None and weight_half is None) else int(data.shape[0])
+    fits = candidate_fits(spec, polys, m, starts, rest, (lo, hi), weight_half, weightings if refine_atoms else None,
+                          min_weight, prune=refine_atoms and T is not None)
+    per = spec.n_params - sum(c.kind == "==" for c in support)      # free parameters per component
+    cands = assess(spec, polys, m, fits, weight_half, rest, (lo, hi), per, data)
+    best = choose(cands, T)
     if best is None:
-        return replace(res, relaxation_params=res.params, relaxation_weights=res.weights,
-                       notes=res.notes + ("polish did not lower the moment residual; relaxation atoms kept",))
-    th, w, label, _ = best
-    resid = spec.moment_matrix_at(th, polys) @ w - m
+        why = "; ".join(f"{c.label}: {c.violation}" for c in cands[:4])
+        msg = (f"no feasible mixture of {K} components found: every candidate fit violates the model's "
+               f"constraints ({why}); try another order, more data, or fewer components")
+        return replace(res, success=False, status=EstimateStatus.NO_FEASIBLE_ESTIMATE, message=msg, params=None,
+                       weights=None, residuals=None, relative_residual=None, relaxation_params=res.params,
+                       relaxation_weights=res.weights, candidates=tuple(cands))
+    S = np.eye(m.size) if weight_half is None else np.asarray(weight_half, float)
+    resid = spec.moment_matrix_at(best.params, polys) @ best.weights - m
     rel = float(np.linalg.norm(resid) / max(np.linalg.norm(m), 1e-300))
-    msg = res.message + f"; polished on the moment equations: relative residual {rel:.2g}"
-    notes = res.notes if label == "relaxation atoms" else res.notes + (f"polish started from the {label}",)
-    return replace(res, params=th, weights=w, residuals=resid, relative_residual=rel, message=msg,
-                   relaxation_params=res.params, relaxation_weights=res.weights, notes=notes)
+    wrel = float(np.linalg.norm(S @ resid) / max(np.linalg.norm(S @ m), 1e-300))
+    notes = res.notes
+    if not best.label.startswith(("relaxation atoms", "polish from the relaxation atoms")) or "dropped" in best.label:
+        notes += (f"estimate: the {best.label}",)
+    if refine_atoms and not best.label.startswith("polish"):
+        notes += (f"no polish lowered the moment residual and kept the constraints; the {best.label} kept",)
+    msg = res.message
+    if refine_atoms:
+        how = "polished on the moment equations" if best.label.startswith("polish") else "not polished"
+        msg += f"; {how}: relative residual {rel:.2g}"
+    return replace(res, params=best.params, weights=best.weights, residuals=resid, relative_residual=rel,
+                   weighted_relative_residual=wrel, message=msg, relaxation_params=res.params,
+                   relaxation_weights=res.weights, notes=notes, candidates=tuple(cands),
+                   log_likelihood=best.log_likelihood)
+
+
+def candidate_fits(spec, polys, m, starts, support, bounds, weight_half, weightings, min_weight: float,
+                   prune: bool) -> list[tuple]:
+    """Candidate mixtures ``(params, weights, label, n_distinct)`` from ``starts``.
+
+    Each start as it is and moved into ``bounds``; with ``weightings`` not None, its polish
+    under ``weight_half`` and under each ``(label, S)`` of ``weightings``; with ``prune``,
+    each polish with its lightest component dropped (:func:`_pruned`). Repeats are left out.
+    """
+    lo, hi = bounds
+    K = starts[0][0].shape[0]
+    fits = []
+    for th, w, label in starts:
+        fits.append((th, w, label, K))
+        inside = np.clip(th, lo, hi)
+        if not np.array_equal(inside, th):
+            fits.append((inside, w, f"{label} moved into the parameters' bounds", K))
+    for th0, w0, label in starts if weightings is not None else ():
+        for wlabel, W in (("", weight_half),) + tuple(weightings):
+            th, w, improved = refine(spec, polys, m, np.clip(th0, lo, hi), w0, support, W, bounds=bounds,
+                                     min_weight=min_weight)
+            if improved:
+                fits.append((th, w, f"polish from the {label}" + (f", {wlabel} weighting" if wlabel else ""), K))
+    if prune and K >= 2:
+        fits += [_pruned(spec, polys, m, th, w, support, weight_half, bounds, min_weight, label)
+                 for th, w, label, _ in fits if label.startswith("polish")]
+    return _distinct(fits)
+
+
+def _pruned(spec, polys, m, th, w, support, weight_half, bounds, min_weight, label) -> tuple:
+    """The fit with its lightest component dropped, polished with K - 1 components, and its
+    heaviest component then split in two equal halves: K components again, two of them equal."""
+    keep = np.argsort(w)[1:]
+    th1, w1, improved = refine(spec, polys, m, th[keep], w[keep] / w[keep].sum(), support, weight_half,
+                               bounds=bounds, min_weight=min_weight)
+    if not improved:
+        th1, w1 = th[keep], w[keep] / w[keep].sum()
+    j = int(np.argmax(w1))
+    w2 = np.append(w1, w1[j] / 2)
+    w2[j] /= 2
+    return (np.vstack([th1, th1[j]]), w2, f"{label} with its lightest component dropped (two components equal)",
+            len(w1))
+
+
+def _distinct(fits, tol: float = 1e-9) -> list[tuple]:
+    """``fits`` without those that repeat an earlier one (the same components, in any order, to ``tol``)."""
+    out, keys = [], []
+    for fit in fits:
+        th, w = np.asarray(fit[0], float), np.asarray(fit[1], float)
+        order = np.lexsort(th.T[::-1])
+        key = np.concatenate([th[order].ravel(), w[order]])
+        if not any(np.allclose(k, key, rtol=tol, atol=tol) for k in keys if k.shape == key.shape):
+            keys.append(key)
+            out.append(fit)
+    return out

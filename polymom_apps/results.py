@@ -1,23 +1,41 @@
-"""The result types of a mixture estimate: :class:`EstimateResult` and its :class:`FitTest`."""
+"""The result types of a mixture estimate: :class:`EstimateResult`, its :class:`FitTest` and :class:`EstimateStatus`."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 import numpy as np
 
 from gmp import Status
 
-__all__ = ["EstimateResult", "FitTest"]
+__all__ = ["EstimateResult", "EstimateStatus", "FitTest"]
+
+
+class EstimateStatus(str, Enum):
+    """Outcomes of an estimate beyond the solver's :class:`gmp.Status`."""
+
+    #: The relaxation was solved, but every candidate mixture read from it (and polished)
+    #: violates the model's constraints (a variance not positive, a given constraint): no
+    #: estimate is returned. This does not prove that no feasible mixture fits.
+    NO_FEASIBLE_ESTIMATE = "no_feasible_estimate"
+
+    @property
+    def has_solution(self) -> bool:
+        return False
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True)
 class FitTest:
     """Hansen's J test of the moment fit [Han82], for ``method="robust"`` on data.
 
-    ``statistic = T * r^T W r`` with ``r`` the moment residuals of the estimate and ``W``
-    the inverse sample covariance of ``phi(X)`` (the GMM weighting that the robust form and
-    its polish minimize). If the data follow the model, it is asymptotically chi-squared
+    ``statistic = T * r^T W r`` with ``r`` the moment residuals of the GMM estimator (the
+    feasible K-component fit with the smallest ``r^T W r``, which need not be the estimate
+    returned) and ``W`` the inverse sample covariance of ``phi(X)`` (the GMM weighting that
+    the robust form and its polish minimize). If the data follow the model, it is asymptotically chi-squared
     with ``dof = N - (free parameters)`` degrees of freedom; a small ``pvalue`` says the
     moments reject the model (or K). Measured calibration: bench/fit_test.py, docs/polymom.md.
     """
@@ -37,19 +55,24 @@ class EstimateResult:
     Attributes
     ----------
     success : bool
-        K atoms were extracted from a solver solution.
-    status : gmp.Status
-        The solver's status (infeasible moment equations are ``infeasible``).
+        K components were read from a solver solution and satisfy the model's constraints.
+    status : gmp.Status or EstimateStatus
+        The solver's status (infeasible moment equations are ``infeasible``), or
+        ``EstimateStatus.NO_FEASIBLE_ESTIMATE`` when no candidate satisfied the constraints.
     message : str
     params : ndarray of shape (K, P) or None
-        One row per component, columns ``param_names``, in the data's units.
+        One row per component, columns ``param_names``, in the data's units; every
+        component satisfies the model's constraints (variances ``> 0``) and the given ones.
     weights : ndarray of shape (K,) or None
-        Mixing proportions (non-negative, summing to 1).
+        Mixing proportions (on the simplex: non-negative, summing to 1).
     param_names : tuple of str
     residuals : ndarray of shape (N,) or None
         ``sum_k pi_k f_n(theta_k) - m_n`` on the standardized scale.
     relative_residual : float or None
         ``||residuals|| / ||m||``.
+    weighted_relative_residual : float or None
+        ``||S residuals|| / ||S m||`` in the weighting ``S`` the estimate minimizes (the GMM
+        weighting of the robust form; equal to ``relative_residual`` without one).
     moments : ndarray of shape (N,)
         The empirical (or given) moments ``m`` on the standardized scale.
     order : int
@@ -65,6 +88,12 @@ class EstimateResult:
         Hansen's J test of the moment fit (:func:`estimate` with ``method="robust"`` and the
         polish, when the model has more moments than free parameters and fixed moment
         polynomials); None otherwise.
+    candidates : tuple of polymom_apps.selection.Candidate
+        The fits the estimate was chosen from (in the data's units), with their
+        feasibility and, when the model has a density, mean log-likelihood: further
+        starts for EM (:mod:`polymom_apps.em`).
+    log_likelihood : float or None
+        Mean log-likelihood per sample of the estimate (when the model has a density).
     """
 
     success: bool
@@ -84,6 +113,9 @@ class EstimateResult:
     relaxation_params: np.ndarray | None = None
     relaxation_weights: np.ndarray | None = None
     fit_test: FitTest | None = None
+    weighted_relative_residual: float | None = None
+    candidates: tuple = field(default=(), repr=False)
+    log_likelihood: float | None = None
 
     @property
     def ranks(self) -> tuple[int, ...]:

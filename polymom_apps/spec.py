@@ -100,6 +100,12 @@ class MixtureSpec:
         order of ``parameters``; must contain 1 and, for each parameter ``x_i``, pairs
         ``(u, x_i u)`` to read the atoms. None uses the whole graded basis. Multiview
         mixtures need only the monomials of degree ``<= 1`` in each view.
+    log_density : callable ``(X, params) -> L`` or None
+        ``L[t, k] = log p(x_t | theta_k)`` of shape (T, K) for data ``X`` (T, data_dim)
+        and parameters (K, P), in the units of this spec (a conditional density, such as
+        ``p(y | x)`` for regressions, serves as well: the likelihoods it compares share
+        the factor ``p(x)``). Optional: when given, :func:`polymom_apps.estimate` chooses
+        among its candidate fits of the moments by the likelihood of the data.
     """
 
     parameters: tuple
@@ -112,6 +118,7 @@ class MixtureSpec:
     support: tuple = ()
     default_method: str = "robust"
     moment_basis: Callable[[int], np.ndarray] | None = field(default=None, repr=False)
+    log_density: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         params = self.parameters
@@ -134,6 +141,10 @@ class MixtureSpec:
         if self.moment_basis is not None and not callable(self.moment_basis):
             raise ModelError(
                 f"moment_basis must be a callable r -> exponent array or None, got {type(self.moment_basis).__name__}"
+            )
+        if self.log_density is not None and not callable(self.log_density):
+            raise ModelError(
+                f"log_density must be a callable (X, params) -> (T, K) array or None, got {type(self.log_density).__name__}"
             )
         if not callable(self.observations):
             raise ModelError(

@@ -35,7 +35,9 @@ def profile_tied(tie: Tied, support, run: dict, notes, fit_once: Callable[..., E
     param_index(run["spec"].parameters, tie.param, "Tied parameter")
     S = run["weight_half"]
     cache: dict[float, tuple[float, EstimateResult]] = {}
-    search = dict(run, method="robust")  # exact equalities are infeasible off the true value: no signal
+    # exact equalities are infeasible off the true value: no signal; the search compares weighted
+    # residuals, so it needs neither the likelihood nor the polish's extra weightings
+    search = dict(run, method="robust", data=None, weightings=())
 
     def score(s: float) -> float:
         with warnings.catch_warnings():
@@ -51,7 +53,7 @@ def profile_tied(tie: Tied, support, run: dict, notes, fit_once: Callable[..., E
     opt = minimize_scalar(score, bounds=(lo, hi), method="bounded", options={"xatol": 1e-8 * max(1.0, hi - lo)})
     best = min(cache, key=lambda s: cache[s][0])
     res = cache[best][1]
-    if run["method"] != "robust":
+    if any(run[k] is not search[k] for k in ("method", "data", "weightings")):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             final = fit_once(support=support + [tie.at(best)], **run)

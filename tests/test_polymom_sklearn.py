@@ -69,9 +69,13 @@ def test_grid_search_over_a_pipeline_chooses_the_number_of_components_by_held_ou
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)   # K=1, 2 misfit the moments, on purpose
         search = GridSearchCV(pipe, grid, cv=cv).fit(X)
-    assert search.best_params_ == {"polymomgaussianmixture__n_components": 3}
-    scores = search.cv_results_["mean_test_score"]
-    assert np.all(np.isfinite(scores)) and np.argmax(scores) == 2
+    # three components gain clearly over one and two; a fourth gains nothing beyond the folds' noise
+    # (the best K=4 fit may split a component into two equal halves: the same density as K=3,
+    # so which of the two ties wins is not asserted)
+    scores, spread = search.cv_results_["mean_test_score"], search.cv_results_["std_test_score"]
+    assert np.all(np.isfinite(scores)) and search.best_params_["polymomgaussianmixture__n_components"] in (3, 4)
+    assert scores[2] - max(scores[:2]) > 10 * spread.max()
+    assert abs(scores[3] - scores[2]) < 2 * spread.max()
     # the score GridSearchCV ranks by is the held-out mean log-likelihood (of the scaled data)
     train, test = next(cv.split(X))
     scaler = StandardScaler().fit(X[train])
@@ -80,8 +84,11 @@ def test_grid_search_over_a_pipeline_chooses_the_number_of_components_by_held_ou
         fold = PolymomGaussianMixture(3, random_state=0).fit(scaler.transform(X[train]))
     assert search.cv_results_["split0_test_score"][2] == pytest.approx(
         np.mean(fold.score_samples(scaler.transform(X[test]))))
-    best, scale = search.best_estimator_, search.best_estimator_[0]
-    means = np.sort(best[-1].means_[:, 0] * scale.scale_[0] + scale.mean_[0])
+    pipe3 = make_pipeline(StandardScaler(), PolymomGaussianMixture(3, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        pipe3.fit(X)
+    means = np.sort(pipe3[-1].means_[:, 0] * pipe3[0].scale_[0] + pipe3[0].mean_[0])
     np.testing.assert_allclose(means, [-4.0, 0.0, 4.0], atol=0.15)
 
 

@@ -48,7 +48,7 @@ def test_poly_em_runs_to_the_maximum_and_tol7_keeps_the_old_column():
     M, V, w = table3._gauss_model("spherical", rng)
     X = sample_gaussians(M, V, w, 10_000, rng)
     res = estimate(gaussian_nd(2, "spherical"), X, 2)
-    args = (X, "spherical", res.params[:, :2], res.params[:, 2], res.weights)
+    args = (X, "spherical", [(res.params[:, :2], res.params[:, 2], res.weights)])
     at_max, old = table3._poly_em(*args), table3._poly_em(*args, poly_em="tol7")
     assert at_max.converged and old.converged
     # plain EM with tol 1e-7 stops on the flat likelihood (5 M-steps, 1.5e-6 per sample below,

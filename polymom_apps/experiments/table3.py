@@ -19,10 +19,11 @@ Setup (as described in the paper and its code; our choices where they are silent
 Columns: EM-default (scikit-learn GaussianMixture, k-means init, 5 restarts, its default
 ``tol=1e-3``), EM-conv (same, ``tol=1e-7``, ``max_iter=10000``), Poly (this package,
 default method; 3-view on the model's moment sub-basis unless ``--basis full``), Poly+EM (EM
-started once from the Poly estimate and run to the likelihood maximum: SQUAREM-accelerated,
-``tol=1e-10`` per cycle; ``--poly-em tol7`` gives plain EM with ``tol=1e-7`` instead;
-:func:`polymom_apps.em.em_gaussian_mixture`, scikit-learn's iteration, which in the
-"constrained" row keeps each mean on the line as Poly does). For 3-view, EM is a
+run to the likelihood maximum from the Poly estimate and, in the Gaussian rows, from Poly's
+other feasible candidate fits (:func:`polymom_apps.em.gaussian_starts`), keeping the highest
+likelihood: SQUAREM-accelerated, ``tol=1e-10`` per cycle; ``--poly-em tol7`` gives plain EM
+with ``tol=1e-7`` instead; :func:`polymom_apps.em.em_gaussian_mixture`, scikit-learn's
+iteration, which in the "constrained" row keeps each mean on the line as Poly does). For 3-view, EM is a
 diagonal Gaussian mixture on the 9 coordinates (the data are Gaussian here, which
 favours EM). For linear regressions (scikit-learn has no such
 model), EM is :func:`polymom_apps.em.em_linear_regressions` with the known noise sd
@@ -38,7 +39,7 @@ import warnings
 import numpy as np
 
 from polymom_apps import estimate
-from polymom_apps.em import TO_MAXIMUM, em_gaussian_mixture
+from polymom_apps.em import TO_MAXIMUM, em_gaussian_mixture_starts, gaussian_starts
 from polymom_apps.estimators import em_mean_constraints
 from polymom_apps.experiments.synthetic import (max_relative_error, sample_gaussians, sample_linear_regressions,
                                                 sample_multiview)
@@ -54,8 +55,27 @@ PAPER = {  # Table 3 of [WCL15]: (EM, TF, Poly) per T
 }
 
 
-def _gauss_model(kind: str, rng: np.random.Generator):
+#: Generators of the Gaussian rows (``--generator``): "default", this module's reading of the
+#: paper's setup (above); "authors", ``GaussianMixtureModel.generate`` of the authors' code
+#: (github.com/sidaw/polymom, models/GaussianMixtures.py) for K = D = 2: means e1 and e2,
+#: spherical variances U(0.5, 1), diagonal variances U(1, 4) per coordinate, weights
+#: Dirichlet(10, 10) ("constrained": spherical, e1 and e2 are on the line); "separation", the
+#: authors' means and variances rescaled to the paper's "sigma ~ 2 ||mu1 - mu2||" (mean
+#: variance 8).
+GENERATORS = ("default", "authors", "separation")
+
+
+def _gauss_model(kind: str, rng: np.random.Generator, generator: str = "default"):
     K = D = 2
+    if generator != "default":
+        M = np.eye(2)
+        if kind == "diagonal":
+            V = 3 * rng.random((K, D)) + 1
+        else:
+            V = np.repeat(0.5 * rng.random((K, 1)) + 0.5, D, axis=1)
+        if generator == "separation":
+            V = V / V.mean() * (2 * np.sqrt(2)) ** 2
+        return M, V, rng.dirichlet([10.0] * K)
     if kind == "constrained":
         t = rng.standard_normal(K)
         M = np.eye(2) + 0.1 * t[:, None] * np.array([1.0, -1.0]) / np.sqrt(2)
@@ -87,10 +107,16 @@ def _em(X, K, cov, tol, n_init=5, seed=0):
 POLY_EM = {"max": TO_MAXIMUM, "tol7": {"tol": 1e-7}}
 
 
-def _poly_em(X, cov, means, var, w, mean_constraint=None, poly_em="max"):
-    """EM from a Poly estimate (variances floored at 1e-3): the Poly+EM column."""
-    return em_gaussian_mixture(X, (means, np.maximum(var, 1e-3), w), covariance_type=cov,
-                               mean_constraint=mean_constraint, **POLY_EM[poly_em])
+def _poly_em(X, cov, starts, mean_constraint=None, poly_em="max"):
+    """EM from each Poly start (variances floored at 1e-3), the highest likelihood: the Poly+EM column."""
+    return em_gaussian_mixture_starts(X, [(m, np.maximum(v, 1e-3), w) for m, v, w in starts], covariance_type=cov,
+                                      mean_constraint=mean_constraint, **POLY_EM[poly_em])
+
+
+def _infeasible(params, weights, n_var: int) -> bool:
+    """A returned estimate with a variance <= 0 or weights off the simplex."""
+    return bool(np.any(params[:, -n_var:] <= 0) if n_var else False) or bool(
+        np.any(weights < 0) or abs(weights.sum() - 1) > 1e-9)
 
 
 def _theta(gm):
@@ -98,13 +124,14 @@ def _theta(gm):
 
 
 def run_gaussian(kind: str, T: int, n_models: int, seed: int, method: str, em: bool = True, poly_em: str = "max",
-                 show_progress: bool | None = None):
+                 generator: str = "default", show_progress: bool | None = None):
     cov = "diag" if kind == "diagonal" else "spherical"
     spec = gaussian_nd(2, cov)
     out = {k: ([], []) for k in ("EM-default", "EM-conv", "Poly", "Poly+EM")}
+    out["infeasible"] = 0
     for j in progress(range(n_models), desc=f"{kind} T={T:.0e}", enabled=show_progress, leave=False):
         rng = np.random.default_rng(seed + 1000 * j)
-        M, V, w = _gauss_model(kind, rng)
+        M, V, w = _gauss_model(kind, rng, generator)
         truth = np.column_stack([M, V[:, :1]]) if cov == "spherical" else np.column_stack([M, V])
         X = sample_gaussians(M, V, w, T, rng)
         for name, tol in (("EM-default", 1e-3), ("EM-conv", 1e-7)) if em else ():
@@ -125,12 +152,11 @@ def run_gaussian(kind: str, T: int, n_models: int, seed: int, method: str, em: b
             out["Poly+EM"][1].append(tp)
             continue
         out["Poly"][0].append(max_relative_error(res.params, truth)[0])
+        out["infeasible"] += _infeasible(res.params, res.weights, 1 if cov == "spherical" else 2)
         if not em:
             continue
-        means = res.params[:, :2]
-        var = res.params[:, 2] if cov == "spherical" else res.params[:, 2:]
         t0 = time.perf_counter()
-        fit = _poly_em(X, cov, means, var, res.weights, em_mean_constraints(cons, spec.parameters, 2), poly_em)
+        fit = _poly_em(X, cov, gaussian_starts(res, cov), em_mean_constraints(cons, spec.parameters, 2), poly_em)
         out["Poly+EM"][1].append(tp + time.perf_counter() - t0)
         out["Poly+EM"][0].append(max_relative_error(np.column_stack([fit.means, fit.variances]), truth)[0])
     return out
@@ -160,7 +186,7 @@ def run_multiview(T: int, n_models: int, seed: int, method: str, em: bool = True
         out["Poly"][0].append(max_relative_error(res.params, means)[0] if res.success else np.nan)
         if res.success and em:
             t0 = time.perf_counter()
-            fit = _poly_em(X, "diag", res.params, np.ones((K, 3 * D)), res.weights, poly_em=poly_em)
+            fit = _poly_em(X, "diag", [(res.params, np.ones((K, 3 * D)), res.weights)], poly_em=poly_em)
             out["Poly+EM"][1].append(tp + time.perf_counter() - t0)
             out["Poly+EM"][0].append(max_relative_error(fit.means, means)[0])
     return out
@@ -227,12 +253,16 @@ def main(argv=None) -> None:
                     help="Poly+EM stopping rule: 'max' (SQUAREM to tol 1e-10, default) or 'tol7' (plain, tol 1e-7)")
     ap.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                     help="a progress bar per cell on stderr (needs tqdm; default: when stderr is a terminal)")
+    ap.add_argument("--generator", default="default", choices=GENERATORS,
+                    help="Gaussian rows' models: this module's reading of the paper (default), the authors' "
+                         "code, or the authors' means with the paper's sigma ~ 2 ||mu1 - mu2||")
     args = ap.parse_args(argv)
     bar = dict(show_progress=args.progress)
     rows = [r.strip() for r in args.rows.split(",")]
+    infeasible = n_gauss = 0
     cols = ("EM-default", "EM-conv", "Poly", "Poly+EM")
     print(f"Table 3 of [WCL15], {args.models} models per cell, Poly method={args.method or 'model default'}, "
-          f"basis={args.basis}, Poly+EM to {args.poly_em!r}; "
+          f"basis={args.basis}, Poly+EM to {args.poly_em!r}, generator {args.generator!r}; "
           "cells: mean/median error and mean seconds per fit; paper: (EM, TF, Poly)")
     print(f"{'row':12s} {'T':>7s}  " + "  ".join(f"{c:>18s}" for c in cols) + "   paper (EM, TF, Poly)")
     for row in rows:
@@ -242,7 +272,9 @@ def main(argv=None) -> None:
                 continue
             if row in ("spherical", "diagonal", "constrained"):
                 out = run_gaussian(row, int(T), args.models, args.seed, args.method, not args.poly_only, args.poly_em,
-                                   **bar)
+                                   args.generator, **bar)
+                infeasible += out["infeasible"]
+                n_gauss += args.models
             elif row == "3-view":
                 out = run_multiview(int(T), args.models, args.seed, args.method, not args.poly_only, args.basis,
                                     args.poly_em, **bar)
@@ -252,6 +284,8 @@ def main(argv=None) -> None:
             paper = PAPER[row][T]
             ptxt = ", ".join("-" if v is None else f"{v:.2f}" for v in paper)
             print(f"{row:12s} {T:7.0e}  {cells}   ({ptxt})", flush=True)
+    if n_gauss:
+        print(f"Poly estimates with a variance <= 0 or weights off the simplex: {infeasible} of {n_gauss} Gaussian fits")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from gmp import variables
 from ..spec import MixtureSpec, Standardized
 from ..standardize import Affine
 
-__all__ = ["gaussian_moment_poly", "gaussian_1d"]
+__all__ = ["gaussian_moment_poly", "gaussian_1d", "normal_log_density"]
 
 
 def gaussian_moment_poly(k: int, xi, c):
@@ -36,6 +36,24 @@ def gaussian_moment_poly(k: int, xi, c):
     for j in range(2, k + 1):
         h_prev, h = h, xi * h + (j - 1) * c * h_prev
     return h
+
+
+def normal_log_density(R: np.ndarray, variances: np.ndarray) -> np.ndarray:
+    """``sum_d log N(R[t, k, d]; 0, variances[k, d])`` of shape (T, K).
+
+    ``R`` (T, K, D) holds the deviations ``x_t - mean_k``; ``variances`` (K, D). A
+    component with a variance that is not positive has density 0 (log -inf).
+    """
+    V = np.asarray(variances, dtype=float)
+    ok = np.all(V > 0, axis=1)
+    Vs = np.where(V > 0, V, 1.0)
+    out = -0.5 * (np.sum(R ** 2 / Vs, axis=2) + np.sum(np.log(2 * np.pi * Vs), axis=1))
+    return np.where(ok, out, -np.inf)
+
+
+def _log_density(X: np.ndarray, params: np.ndarray) -> np.ndarray:
+    p = np.atleast_2d(params)
+    return normal_log_density(X[:, None, :1] - p[None, :, :1], p[:, 1:2])
 
 
 def gaussian_1d(n_moments: int = 6) -> MixtureSpec:
@@ -64,7 +82,7 @@ def gaussian_1d(n_moments: int = 6) -> MixtureSpec:
 
     polys = [gaussian_moment_poly(int(k), xi, c) for k in ks]
     base = MixtureSpec((xi, c), observations, polys, name="1-d Gaussian", data_dim=1,
-                       param_names=("mean", "variance"), support=(c >= 0,))
+                       param_names=("mean", "variance"), support=(c >= 0,), log_density=_log_density)
 
     def standardize(X: np.ndarray) -> Standardized:
         a = Affine.fit(X)
@@ -79,4 +97,5 @@ def gaussian_1d(n_moments: int = 6) -> MixtureSpec:
                             np.array([a.shift[0], 0.0]), np.array([a.scale[0], a.scale[0] ** 2]))
 
     return MixtureSpec((xi, c), observations, polys, name="1-d Gaussian", data_dim=1,
-                       standardize=standardize, param_names=("mean", "variance"), support=(c >= 0,))
+                       standardize=standardize, param_names=("mean", "variance"), support=(c >= 0,),
+                       log_density=_log_density)

@@ -23,7 +23,7 @@ from gmp import basis, variables
 from ..empirical import monomial_features
 from ..spec import MixtureSpec, Standardized
 from ..standardize import Affine
-from .gaussian_1d import gaussian_moment_poly
+from .gaussian_1d import gaussian_moment_poly, normal_log_density
 
 __all__ = ["gaussian_nd"]
 
@@ -81,7 +81,19 @@ def _build(D, covariance_type, degree, variance, with_standardize):
         polys.append(f)
     name = f"{D}-d Gaussian ({covariance_type} covariance)"
     var_params = params[D:]
-    spec_kw = dict(name=name, data_dim=D, param_names=names, support=tuple(v >= 0 for v in var_params))
+
+    def log_density(X: np.ndarray, p: np.ndarray) -> np.ndarray:
+        p = np.atleast_2d(p)
+        if covariance_type == "diag":
+            V = p[:, D:]
+        elif covariance_type == "spherical":
+            V = np.repeat(p[:, D:D + 1], D, axis=1)
+        else:
+            V = np.broadcast_to(variance, p[:, :D].shape)
+        return normal_log_density(X[:, None, :] - p[None, :, :D], V)
+
+    spec_kw = dict(name=name, data_dim=D, param_names=names, support=tuple(v >= 0 for v in var_params),
+                   log_density=log_density)
     base = MixtureSpec(params, monomial_features(exps), polys, **spec_kw)
     if not with_standardize:
         return base

@@ -138,8 +138,17 @@ def _build(D, sigma, x_degree, y_degree, x_moments, with_std):
 
         return polys_from(empirical_moments(lambda B: monomial_values(B[:, :D], gammas), X))
 
+    def log_density(X: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """``log p(y | x, theta_k)``: the x distribution, shared by the components, is left out."""
+        from .gaussian_1d import normal_log_density
+
+        p = np.atleast_2d(p)
+        noise = p[:, D:D + 1] if sigma is None else np.full((p.shape[0], 1), c)
+        return normal_log_density((X[:, D:D + 1] - X[:, :D] @ p[:, :D].T)[:, :, None], noise)
+
     kw = dict(name=f"mixture of {D}-d linear regressions" + (" (noise variance a parameter)" if sigma is None else ""),
-              data_dim=D + 1, param_names=names, support=(c >= 0,) if sigma is None else ())
+              data_dim=D + 1, param_names=names, support=(c >= 0,) if sigma is None else (),
+              log_density=log_density)
     base = MixtureSpec(params, observations, moment_polys, **kw)
     if not with_std:
         return base

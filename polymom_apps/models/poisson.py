@@ -52,5 +52,15 @@ def poisson(D: int = 1, degree: int = 4) -> MixtureSpec:
                 f = f * lam[d] ** int(a[d])
         polys.append(f)
     names = tuple(f"rate{d + 1}" for d in range(int(D))) if D > 1 else ("rate",)
+
+    def log_density(X: np.ndarray, rates: np.ndarray) -> np.ndarray:
+        from scipy.special import gammaln, xlogy
+
+        L = np.atleast_2d(rates)
+        ok = np.all(L >= 0, axis=1)
+        Ls = np.where(L >= 0, L, 0.0)
+        out = (xlogy(X[:, None, :], Ls[None]) - Ls[None] - gammaln(X[:, None, :] + 1)).sum(axis=2)
+        return np.where(ok, out, -np.inf)
+
     return MixtureSpec(tuple(lam), observations, polys, name=f"{D}-d Poisson", data_dim=int(D), param_names=names,
-                       support=tuple(v >= 0 for v in lam))
+                       support=tuple(v >= 0 for v in lam), log_density=log_density)
