@@ -34,6 +34,7 @@ from .status import Status
 from .rank import FixedRank, RankRule, RelativeTolerance, SpectralGap, as_rank_rule, numerical_rank
 from .flatness import FlatnessReport, flatness   # the function; the module is sys.modules["gmp.flatness"]
 from .extraction import Atoms, ExtractionFailure, atoms_to_moments, extract_atoms
+from .sparsity import Sparsity
 
 __version__ = "0.1.0"
 
@@ -50,7 +51,7 @@ __all__ = [
     "basis", "count", "MomentSequence",
     "Measure", "MomentExpr", "MomentConstraint", "Objective", "GMP", "minimize", "maximize",
     "ConicProgram", "ConicSolution", "PSDBlock", "RelaxationMap", "build_relaxation",
-    "Result", "AtomCheck", "Status", "solve", "solve_gmp", "available_backends",
+    "Result", "AtomCheck", "Status", "solve", "solve_gmp", "available_backends", "Sparsity",
     "extract_atoms", "atoms_to_moments", "Atoms", "ExtractionFailure", "flatness", "FlatnessReport",
     "RankRule", "RelativeTolerance", "SpectralGap", "FixedRank", "numerical_rank", "as_rank_rule",
     "GMPError", "ModelError", "OrderError", "MissingMomentError", "BackendNotAvailableError",

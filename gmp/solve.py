@@ -37,6 +37,7 @@ def solve(
     rank_rule: Any = None,
     extraction: str = "schur",
     check_tol: float = 1e-5,
+    sparsity: Any = None,
 ) -> Result:
     """Polynomial optimization: ``min (or max) f(x)`` s.t. ``g(x) >= 0``, ``h(x) == 0``.
 
@@ -64,6 +65,12 @@ def solve(
     extraction : {"schur", "projection"}
     check_tol : float
         Tolerance of the per-atom checks (relative objective gap, constraint violation).
+    sparsity : None, "auto", "correlative", "term", "correlative+term" or gmp.Sparsity
+        None builds the dense relaxation. Otherwise the relaxation exploits correlative
+        sparsity (cliques of a chordal extension), term sparsity (TSSOS blocks) or both;
+        "auto" uses what shrinks it. Its bound can be weaker than the dense one of the
+        same order; ``result.sparsity`` says which relaxation was solved
+        (docs/sparsity.md).
 
     Returns
     -------
@@ -103,7 +110,7 @@ def solve(
     problem = GMP(objective, (), (mu,))
     return solve_gmp(
         problem, order=order, max_order=max_order, backend=backend, options=options,
-        rank_rule=rank_rule, extraction=extraction, check_tol=check_tol, _objective=f,
+        rank_rule=rank_rule, extraction=extraction, check_tol=check_tol, sparsity=sparsity, _objective=f,
     )
 
 
@@ -117,11 +124,13 @@ def solve_gmp(
     rank_rule: Any = None,
     extraction: str = "schur",
     check_tol: float = 1e-5,
+    sparsity: Any = None,
     _objective: Polynomial | None = None,
 ) -> Result:
     """Solve the moment relaxation of a :class:`GMP` (see :func:`solve` for parameters)."""
     if not isinstance(problem, GMP):
         raise ModelError(f"solve_gmp needs a gmp.GMP, got {type(problem).__name__}")
+    sparse = _check_sparsity(problem, sparsity)
     if extraction not in ("schur", "projection"):
         raise ModelError(f"extraction must be 'schur' or 'projection', got {extraction!r}")
     from .rank import as_rank_rule
@@ -142,7 +151,7 @@ def solve_gmp(
     attempts: list[OrderAttempt] = []
     result: Result | None = None
     for r in orders:
-        result = _solve_at_order(problem, r, be, opts, rule, extraction, check_tol, _objective)
+        result = _solve_at_order(problem, r, be, opts, rule, extraction, check_tol, _objective, sparse)
         attempts.append(OrderAttempt(r, result.status, result.bound, result.certified, result.ranks))
         if result.certified or result.status in (Status.INFEASIBLE,):
             break
@@ -167,7 +176,25 @@ def _pick_backend(backend: Any, options: Any):
     return resolve_backend(backend), SolverOptions.from_any(options)
 
 
-def _solve_at_order(problem, r, be, opts, rule, extraction, check_tol, objective) -> Result:
+def _check_sparsity(problem, sparsity):
+    """The :class:`~gmp.sparsity.Sparsity` asked for (None: dense), checked before any work."""
+    if sparsity is None:
+        return None
+    from .sparse_solve import check_sparse_problem
+    from .sparsity import as_sparsity
+
+    sparse = as_sparsity(sparsity)
+    check_sparse_problem(problem)
+    return sparse
+
+
+def _solve_at_order(problem, r, be, opts, rule, extraction, check_tol, objective, sparsity=None) -> Result:
+    if sparsity is not None:   # None when "auto" finds nothing that shrinks the relaxation
+        from .sparse_solve import solve_sparse_at_order
+
+        result = solve_sparse_at_order(problem, r, be, opts, rule, extraction, check_tol, objective, sparsity)
+        if result is not None:
+            return result
     t0 = time.perf_counter()
     program, rmap = build_relaxation(problem, r)
     t1 = time.perf_counter()
