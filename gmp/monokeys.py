@@ -35,10 +35,12 @@ def _positions(exps: np.ndarray, D: int) -> np.ndarray:
         raise ModelError(f"a monomial of degree {int(deg.max())} does not fit keys of degree <= {D}")
     out = np.full((E, D), s, dtype=np.int64)
     if E and s and D:
-        var = np.repeat(np.tile(np.arange(s, dtype=np.int64), E), exps.ravel())
-        row = np.repeat(np.arange(E), deg)
+        rows, cols = np.nonzero(exps)          # row-major: ascending variables within a row
+        mult = exps[rows, cols]
+        var = np.repeat(cols, mult)
+        row = np.repeat(rows, mult)
         start = np.concatenate([[0], np.cumsum(deg)[:-1]])
-        col = np.arange(var.size) - np.repeat(start, deg)
+        col = np.arange(var.size) - start[row]
         out[row, col] = var
     out.setflags(write=False)
     return out

@@ -15,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from .conic import ConicProgram, ConicSolution, PSDBlock
 from .errors import ModelError
-from .matrices import csr_from_triplets, csc_from_triplets
+from .matrices import csr_from_triplets
 from .moments import MomentSequence
 from .monokeys import KeySpace, local_positions
 from .monomials import basis
@@ -148,17 +149,16 @@ def build_sparse_relaxation(problem, plan: SparsityPlan) -> tuple[ConicProgram, 
     lookup = lambda k: inverse_of(k, table)   # noqa: E731
 
     # PSD blocks (side >= 2) and linear inequalities (side 1: -L(g) <= 0)
-    psd: list[PSDBlock] = []
     in_rows, in_cols, in_vals = [], [], []
+    big = []
     for (d, _, coefs, vec, mp), cols in zip(blocks, cols_of):
-        name = _block_name(m, plan, mp, d)
         if d == 1:
             in_rows.append(np.full(cols.size, len(in_rows)))
             in_cols.append(cols)
             in_vals.append(-coefs)
-            continue
-        F = csc_from_triplets(coefs, vec, cols, (d * d, n_vars))
-        psd.append(PSDBlock(d, F, np.zeros(d * d), name))
+        else:
+            big.append((d, coefs, vec, cols, _block_name(m, plan, mp, d)))
+    psd = _psd_blocks(big, n_vars)
     A_in = b_in = None
     n_in = len(in_rows)
 
@@ -221,6 +221,53 @@ def build_sparse_relaxation(problem, plan: SparsityPlan) -> tuple[ConicProgram, 
     program = ConicProgram(cvec, c0, A_eq, b_eq, A_in, b_in, tuple(psd), None)
     rmap = SparseRelaxationMap(problem, plan, r, sign, _clique_columns(plan, keys, table))
     return program, rmap
+
+
+#: Blocks whose column pointers are computed in one array (``blocks * n_vars`` entries at most).
+_POINTER_CHUNK = 20_000_000
+
+
+def _psd_blocks(big: list, n_vars: int) -> list[PSDBlock]:
+    """The :class:`PSDBlock` of every block ``(side, coefficients, vec rows, variables, name)``.
+
+    One sort of all entries by (block, variable, row) and one cumulative count give every
+    block's CSC arrays; a construction per block wraps them (thousands of small blocks:
+    a per-block ``csc_from_triplets`` would redo the sort and the pointer search each time).
+    """
+    if not big:
+        return []
+    sizes = np.array([b[2].size for b in big])
+    blk = np.repeat(np.arange(len(big)), sizes)
+    rows = np.concatenate([b[2] for b in big]).astype(np.int64)
+    cols = np.concatenate([b[3] for b in big]).astype(np.int64)
+    data = np.concatenate([b[1] for b in big]).astype(float)
+    order = np.lexsort((rows, cols, blk))
+    blk, rows, cols, data = blk[order], rows[order], cols[order], data[order]
+    new = np.ones(blk.size, bool)
+    new[1:] = (blk[1:] != blk[:-1]) | (cols[1:] != cols[:-1]) | (rows[1:] != rows[:-1])
+    if not new.all():   # the same moment twice in one entry: add the coefficients
+        starts = np.flatnonzero(new)
+        data = np.add.reduceat(data, starts)
+        blk, rows, cols = blk[starts], rows[starts], cols[starts]
+    keep = data != 0
+    blk, rows, cols, data = blk[keep], rows[keep], cols[keep], data[keep]
+    bounds = np.searchsorted(blk, np.arange(len(big) + 1))
+    itype = np.int32 if max(n_vars, blk.size, max(b[0] for b in big) ** 2) < 2**31 - 1 else np.int64
+    rows, out = rows.astype(itype), []
+    step = max(1, _POINTER_CHUNK // max(n_vars, 1))
+    for a in range(0, len(big), step):       # a loop over chunks of blocks, not entries
+        z = min(len(big), a + step)
+        lo, hi = bounds[a], bounds[z]
+        counts = np.bincount((blk[lo:hi] - a) * n_vars + cols[lo:hi], minlength=(z - a) * n_vars)
+        total = np.cumsum(counts).reshape(z - a, n_vars)        # 1-d cumsum: far faster than axis=1
+        ptr = np.zeros((z - a, n_vars + 1), dtype=itype)
+        ptr[:, 1:] = total - (bounds[a:z] - lo)[:, None]
+        for k in range(a, z):
+            d, name = big[k][0], big[k][4]
+            s0, s1 = bounds[k], bounds[k + 1]
+            F = sp.csc_matrix((data[s0:s1], rows[s0:s1], ptr[k - a]), shape=(d * d, n_vars))
+            out.append(PSDBlock(d, F, np.zeros(d * d), name))
+    return out
 
 
 def inverse_of(k: np.ndarray, table: np.ndarray) -> np.ndarray:

@@ -255,16 +255,17 @@ def chordal_extension(G: nx.Graph, method: str = "min_degree") -> nx.Graph:
     The next vertex is chosen by networkx's minimum degree (``MinDegreeHeuristic``)
     or minimum fill-in (``min_fill_in_heuristic``) heuristic; eliminating it makes its
     remaining neighbours a clique. networkx's own ``complete_to_chordal_graph``
-    (MCS-M, a minimal triangulation) is quadratic per vertex and too slow for the
-    thousands of variables of the chained problems.
+    (MCS-M, a minimal triangulation) and its ``is_chordal`` are quadratic in the
+    vertices, too slow for the thousands of variables of the chained problems; the
+    elimination itself makes the result chordal. Minimum fill-in adds no edge to a
+    graph that is already chordal (a simplicial vertex has no fill); minimum degree
+    may.
     """
     from networkx.algorithms.approximation.treewidth import MinDegreeHeuristic, min_fill_in_heuristic
 
     if method not in CHORDAL_METHODS:
         raise ModelError(f"chordal must be one of {', '.join(map(repr, CHORDAL_METHODS))}, got {method!r}")
     H = G.copy()
-    if nx.is_chordal(G):
-        return H
     graph = {v: set(G[v]) - {v} for v in G}
     pick = MinDegreeHeuristic(graph).best_node if method == "min_degree" else min_fill_in_heuristic
     v = pick(graph)
