@@ -145,7 +145,7 @@ def certify_cliques(problem, plan: SparsityPlan, clique_moments, rule, method: s
             atoms.append(None)
             first_reason = first_reason or (
                 f"the {plan.kind} relaxation does not hold every moment of clique {k}, so its moment "
-                "matrix cannot be tested for flatness; solve with sparsity='correlative' to certify")
+                "matrix cannot be tested for flatness; solve with sparsity='correlative' (or None) to certify")
             continue
         rep = flatness(y, len(c), plan.order, d=offsets[k], rule=rule)
         reports.append(rep)
@@ -228,8 +228,8 @@ def glue_atoms(plan: SparsityPlan, atoms, n: int, tol: float = GLUE_TOL) -> Glue
             if lonely_p.size or lonely_c.size:
                 where = "clique" if lonely_c.size else "glued point"
                 return (f"the atoms of cliques {par} and {ch} disagree on their shared variables "
-                        f"{list(shared)[:6]}: a {where} atom has no partner within {tol:g}; the sparse "
-                        "moments are not those of one measure (try a higher order or sparsity=None)")
+                        f"{list(shared)[:6]}: a {where} atom has no partner within {tol:g}, so the clique atoms are "
+                        "not the marginals of one atomic measure (try a higher order or sparsity=None)")
             # overlap weights: both sides must give the same marginal on the shared variables
             w_par = match.T.astype(float) @ W        # per child atom: parent mass on its overlap point
             same = (match.T.astype(float) @ match.astype(float)) > 0        # child atoms sharing a point

@@ -41,7 +41,7 @@ from .matrices import half_degree
 from .monokeys import KeySpace, local_positions
 from .monomials import basis, count
 
-__all__ = ["Sparsity", "as_sparsity", "SparsityPlan", "MatrixPlan", "EqualityPlan", "make_plan",
+__all__ = ["Sparsity", "as_sparsity", "SparsityPlan", "MatrixPlan", "EqualityPlan", "make_plan", "dense_plan",
            "csp_graph", "chordal_extension", "maximal_cliques", "running_intersection",
            "term_blocks", "SPARSITY_KINDS", "CHORDAL_METHODS", "TERM_EXTENSIONS"]
 
@@ -456,6 +456,16 @@ def make_plan(measure, polys, order: int, sparsity: Sparsity) -> SparsityPlan:
     ts_kind = "term" if chordal is None else "correlative+term"
     return SparsityPlan(ts_kind, n, r, tuple(cliques), rip, tree, mats, eqs_t, chordal,
                         sparsity.term_extension, steps, fixed)
+
+
+def dense_plan(measure, polys, order: int) -> SparsityPlan:
+    """The dense relaxation as a plan: one clique of every variable, one block per matrix."""
+    n, r = measure.n_vars, int(order)
+    sup = _supports(measure, polys, r)
+    cliques = [tuple(range(n))]
+    mats = _correlative_matrices(cliques, [0] * len(sup.ineq), sup, r)
+    eqs = _equalities(cliques, [0] * len(sup.eq), sup, r, None)
+    return SparsityPlan("dense", n, r, tuple(cliques), True, (), mats, eqs)
 
 
 def _correlative_matrices(cliques, g_clique, sup: _Support, r: int) -> tuple[MatrixPlan, ...]:
