@@ -64,7 +64,8 @@ def run_one(family: str, n: int, relaxation: str, backend: str, tol: float | Non
         "status": res.status.value, "bound": res.bound, "optimum": p.optimum,
         "error": None if res.bound is None else abs(res.bound - p.optimum) / max(1.0, abs(p.optimum)),
         "certified": res.certified, "polynomial": t_poly, "build": t["build"], "solve": t["solve"],
-        "extract": t["extract"], "total": t["total"], "moments": res.solution.x.size if res.solution.x is not None else None,
+        "extract": t["extract"], "total": t["total"],
+        "moments": res.solution.x.size if res.solution.x is not None else None,
     }
     if res.sparsity is not None:
         out.update(cliques=len(res.sparsity.cliques), max_clique=max(map(len, res.sparsity.cliques)),
@@ -88,7 +89,9 @@ def run_subprocess(args: list[str], cap: float, python: str | None = None, scrip
         return {"timeout": True, "wall": time.perf_counter() - start}
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
     if done.returncode != 0 or not lines:
-        return {"failure": (done.stderr.strip().splitlines() or ["no output"])[-1][:200]}
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1][:160]
+        killed = " (killed by signal %d: out of memory?)" % -done.returncode if done.returncode < 0 else ""
+        return {"failure": f"exit {done.returncode}{killed}: {last}"}
     out = json.loads(lines[-1])
     out["wall"] = time.perf_counter() - start
     return out
@@ -135,6 +138,7 @@ def main() -> None:
                     help="sizes also run dense for chained_wood (the 10x target is at n = 12)")
     ap.add_argument("--peer", default=None, help="python of a venv with ncpol2sdpa and cvxpy")
     ap.add_argument("--peer-max", type=int, default=100, help="largest n the peer runs")
+    ap.add_argument("--no-dense", action="store_true", help="sparse relaxations only")
     ap.add_argument("--quick", action="store_true", help="n = 10, 20, 100")
     ap.add_argument("--markdown", action="store_true")
     a = ap.parse_args()
@@ -151,8 +155,8 @@ def main() -> None:
           f"networkx {package_version('networkx')}, {a.backend} {package_version(a.backend)}")
     rows: list[dict] = []
     for fam in a.families:
-        dense_alive = True
-        fam_sizes = sorted(set(sizes) | (set(a.extra_dense) if fam == "chained_wood" else set()))
+        dense_alive = not a.no_dense
+        fam_sizes = sorted(set(sizes) | (set(a.extra_dense) if fam == "chained_wood" and dense_alive else set()))
         for n in fam_sizes:
             for rel in RELAXATIONS:
                 if rel == "dense" and not dense_alive:
@@ -194,7 +198,8 @@ def _targets(rows: list[dict]) -> None:
     ok = [r for r in rows if "total" in r]
 
     def best(fam, n):
-        rs = [r for r in ok if r["family"] == fam and r["n"] == n and r["relaxation"] in ("correlative", "correlative+term")
+        rs = [r for r in ok if r["family"] == fam and r["n"] == n
+              and r["relaxation"] in ("correlative", "correlative+term")
               and r["error"] is not None and r["error"] <= 1e-4]
         return min(rs, key=lambda r: r["total"]) if rs else None
 

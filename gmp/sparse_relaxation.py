@@ -254,14 +254,20 @@ def _psd_blocks(big: list, n_vars: int) -> list[PSDBlock]:
     bounds = np.searchsorted(blk, np.arange(len(big) + 1))
     itype = np.int32 if max(n_vars, blk.size, max(b[0] for b in big) ** 2) < 2**31 - 1 else np.int64
     rows, out = rows.astype(itype), []
-    step = max(1, _POINTER_CHUNK // max(n_vars, 1))
+    step = max(1, _POINTER_CHUNK // max(n_vars + 1, 1))
     for a in range(0, len(big), step):       # a loop over chunks of blocks, not entries
         z = min(len(big), a + step)
         lo, hi = bounds[a], bounds[z]
-        counts = np.bincount((blk[lo:hi] - a) * n_vars + cols[lo:hi], minlength=(z - a) * n_vars)
-        total = np.cumsum(counts).reshape(z - a, n_vars)        # 1-d cumsum: far faster than axis=1
-        ptr = np.zeros((z - a, n_vars + 1), dtype=itype)
-        ptr[:, 1:] = total - (bounds[a:z] - lo)[:, None]
+        # every block's column pointers in one running sum over a (blocks, n_vars + 1) array:
+        # +count at (block, column + 1), and at each row start minus the previous block's
+        # entries, so that each row starts again from 0
+        flat = np.zeros((z - a) * (n_vars + 1), dtype=itype)
+        key = (blk[lo:hi] - a) * (n_vars + 1) + cols[lo:hi] + 1
+        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+        flat[key[starts]] = np.diff(np.append(starts, key.size))
+        flat[(np.arange(1, z - a)) * (n_vars + 1)] = -np.diff(bounds[a:z])
+        np.cumsum(flat, out=flat)
+        ptr = flat.reshape(z - a, n_vars + 1)
         for k in range(a, z):
             d, name = big[k][0], big[k][4]
             s0, s1 = bounds[k], bounds[k + 1]

@@ -386,11 +386,16 @@ def _supports(measure, polys, order: int) -> _Support:
     )
 
 
-def _assign(cliques: list[tuple[int, ...]], vars_: np.ndarray) -> int:
-    """The smallest clique (first among equals) that holds every variable of a constraint."""
+def _assign(cliques: list[tuple[int, ...]], vars_: np.ndarray, holders: dict[int, list[int]] | None = None) -> int:
+    """The smallest clique (first among equals) that holds every variable of a constraint.
+
+    ``holders`` maps a variable to the cliques that hold it (only those are examined).
+    """
     need = set(vars_.tolist())
     best = None
-    for k, c in enumerate(cliques):
+    candidates = range(len(cliques)) if holders is None or not need else holders.get(min(need), [])
+    for k in candidates:
+        c = cliques[k]
         if need <= set(c) and (best is None or len(c) < len(cliques[best])):
             best = k
     if best is None:   # cannot happen: a constraint's variables are a clique of the CSP graph
@@ -431,8 +436,12 @@ def make_plan(measure, polys, order: int, sparsity: Sparsity) -> SparsityPlan:
     else:
         cliques = [tuple(range(n))]
     rip, tree = running_intersection(cliques)
-    g_clique = [_assign(cliques, v) for v, _, _ in sup.ineq]
-    h_clique = [_assign(cliques, v) for v, _, _ in sup.eq]
+    holders: dict[int, list[int]] = {}
+    for k, c in enumerate(cliques):
+        for v in c:
+            holders.setdefault(v, []).append(k)
+    g_clique = [_assign(cliques, v, holders) for v, _, _ in sup.ineq]
+    h_clique = [_assign(cliques, v, holders) for v, _, _ in sup.eq]
     use_term = kind in ("term", "correlative+term", "auto")
     if use_term and len(cliques) == 1:
         size = count(n, r) * n
@@ -524,57 +533,105 @@ def _block_support(K: np.ndarray, blocks) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def _blocks_many(adjacency: list[np.ndarray], extension: str, chordal: str) -> list[tuple[np.ndarray, ...]]:
+    """:func:`term_blocks` of many graphs at once: one networkx graph of their disjoint union
+    (thousands of cliques: one graph per matrix would cost more than the rest of the plan)."""
+    sizes = np.array([a.shape[0] for a in adjacency], dtype=np.int64)
+    off = np.concatenate([[0], np.cumsum(sizes)])
+    edges = [np.argwhere(np.triu(a, 1)) + off[k] for k, a in enumerate(adjacency)]
+    G = nx.Graph()
+    G.add_nodes_from(range(int(off[-1])))
+    if edges:
+        G.add_edges_from(map(tuple, np.concatenate(edges).tolist()))
+    if extension == "block":
+        parts = [np.array(sorted(c), dtype=np.int64) for c in nx.connected_components(G)]
+    else:
+        parts = [np.array(c, dtype=np.int64) for c in maximal_cliques(chordal_extension(G, chordal))]
+    out: list[list[np.ndarray]] = [[] for _ in adjacency]
+    for part in parts:                      # a loop over blocks, not entries
+        k = int(np.searchsorted(off, part[0], side="right") - 1)
+        out[k].append(part - off[k])
+    return [tuple(sorted(b, key=lambda v: int(v[0]))) for b in out]
+
+
+def _blocks_changed(adjacency: list[np.ndarray], previous: list | None, blocks: list | None,
+                    extension: str, chordal: str) -> list[tuple[np.ndarray, ...]]:
+    """:func:`_blocks_many`, recomputed only for the graphs that changed since the last step."""
+    if previous is None:
+        return _blocks_many(adjacency, extension, chordal)
+    changed = [k for k, (a, b) in enumerate(zip(adjacency, previous)) if not np.array_equal(a, b)]
+    out = list(blocks)
+    for k, b in zip(changed, _blocks_many([adjacency[k] for k in changed], extension, chordal)):
+        out[k] = b
+    return out
+
+
+def _table_support(tables: list[np.ndarray], blocks: list[tuple[np.ndarray, ...]]) -> np.ndarray:
+    return np.concatenate([_block_support(K, b) for K, b in zip(tables, blocks)] or [np.zeros((0, 1), np.int64)])
+
+
 def _term_sparsity(cliques, g_clique, h_clique, sup: _Support, r: int, sparsity: Sparsity):
     """[WML21, WMLM22]: blocks of every matrix, iterated to a fixed point or ``term_steps``."""
     keys = sup.keys
     ext, method = sparsity.term_extension, sparsity.chordal
     start = [keys.encode(sup.objective_rows)] + [keys.encode(x) for x in sup.ineq_rows + sup.eq_rows]
     support, _ = KeySpace.unique(np.concatenate(start))
-    moment_tables = [(_pair_keys(sup, c, basis(len(c), r), None), _even_pairs(len(c), r)) for c in cliques]
-    loc_tables = []
+    # key tables, built once: moment matrices, localizing matrices, equality multipliers
+    mom = [_pair_keys(sup, c, basis(len(c), r), None) for c in cliques]
+    even = [_even_pairs(len(c), r) for c in cliques]
+    mom_flat = np.concatenate([K[0].reshape(-1, K.shape[-1]) for K in mom])
+    mom_off = np.concatenate([[0], np.cumsum([K[0, :, :, 0].size for K in mom])])
+    loc = []
     for j, k in enumerate(g_clique):
         c = cliques[k]
         vars_, exps, _ = sup.ineq[j]
         s = r - half_degree(int(exps.sum(axis=1).max(initial=0)))
-        loc_tables.append((k, s, _pair_keys(sup, c, basis(len(c), s), _to_clique(vars_, exps, c))))
+        loc.append((k, s, _pair_keys(sup, c, basis(len(c), s), _to_clique(vars_, exps, c))))
+    loc_flat = np.concatenate([K.reshape(-1, K.shape[-1]) for _, _, K in loc]) if loc else None
+    loc_off = np.concatenate([[0], np.cumsum([K[..., 0].size for _, _, K in loc])])
+    eq_mult, eq_keys, eq_sums = [], [], []
+    for j, k in enumerate(h_clique):
+        c = cliques[k]
+        vars_, exps, _ = sup.eq[j]
+        A = basis(len(c), 2 * r - int(exps.sum(axis=1).max(initial=0)))
+        h = _to_clique(vars_, exps, c)
+        eq_mult.append(A)
+        eq_keys.append(keys.global_keys(local_positions(A, keys.degree), np.array([c]))[0])
+        sums = (A[:, None, :] + h[None, :, :]).reshape(-1, len(c))
+        eq_sums.append(keys.global_keys(local_positions(sums, keys.degree), np.array([c]))[0]
+                       .reshape(A.shape[0], h.shape[0], -1))
     limit = sparsity.term_steps or MAX_TERM_STEPS
     steps, fixed = 0, False
+    prev_mom = prev_loc = moment_blocks = loc_blocks = None
     while True:
         steps += 1
-        mats, parts = [], []
-        moment_blocks = []
-        for k, (K, even) in enumerate(moment_tables):
-            adj = (KeySpace.lookup(K[0], support) >= 0).reshape(even.shape) | even
-            blocks = term_blocks(adj, ext, method)
-            moment_blocks.append(blocks)
-            parts.append(_block_support(K, blocks))
-        s0, _ = KeySpace.unique(np.concatenate(parts))
-        loc_blocks = []
-        for k, s, K in loc_tables:
-            hit = (KeySpace.lookup(K.reshape(-1, K.shape[-1]), s0) >= 0).reshape(K.shape[:3]).any(axis=0)
-            blocks = term_blocks(hit, ext, method)
-            loc_blocks.append(blocks)
-            parts.append(_block_support(K, blocks))
-        eqs = _equalities(cliques, h_clique, sup, r, s0)
-        for e in eqs:   # supp(h) + multipliers
-            c = cliques[e.clique]
-            vars_, exps, _ = sup.eq[e.constraint]
-            h = _to_clique(vars_, exps, c)
-            sums = (e.multipliers[:, None, :] + h[None, :, :]).reshape(-1, len(c))
-            parts.append(keys.global_keys(local_positions(sums, keys.degree), np.array([c]))[0])
+        hit = KeySpace.lookup(mom_flat, support) >= 0       # one lookup for every moment matrix
+        adj = [hit[mom_off[k]:mom_off[k + 1]].reshape(e.shape) | e for k, e in enumerate(even)]
+        moment_blocks, prev_mom = _blocks_changed(adj, prev_mom, moment_blocks, ext, method), adj
+        s0, _ = KeySpace.unique(_table_support(mom, moment_blocks))
+        parts = [_as_words(s0, keys)]
+        if loc:
+            hit = KeySpace.lookup(loc_flat, s0) >= 0
+            adj = [hit[loc_off[i]:loc_off[i + 1]].reshape(K.shape[:3]).any(axis=0) for i, (_, _, K) in enumerate(loc)]
+            loc_blocks, prev_loc = _blocks_changed(adj, prev_loc, loc_blocks, ext, method), adj
+            parts.append(_table_support([K for _, _, K in loc], loc_blocks))
+        eqs = []
+        for j, k in enumerate(h_clique):   # multipliers in the moment support; supp(h) + multipliers
+            keep = KeySpace.lookup(eq_keys[j], s0) >= 0
+            eqs.append(EqualityPlan(k, j, eq_mult[j][keep]))
+            parts.append(eq_sums[j][keep].reshape(-1, keys.words))
         new, _ = KeySpace.unique(np.concatenate(parts + [_as_words(support, keys)]))
-        grew = new.size > support.size
+        fixed = new.size == support.size     # the support only grows: same size, same set
         support = new
-        if not grew:
-            fixed = True
         if fixed or steps >= limit:
             break
+    mats = []
     for k, c in enumerate(cliques):
         mats.append(MatrixPlan(k, None, r, basis(len(c), r), moment_blocks[k]))
-        for (kk, s, _), blocks, j in zip(loc_tables, loc_blocks, range(len(loc_tables))):
+        for j, ((kk, s, _), blocks) in enumerate(zip(loc, loc_blocks or [])):
             if kk == k:
                 mats.append(MatrixPlan(k, j, s, basis(len(c), s), blocks))
-    return tuple(mats), eqs, steps, fixed
+    return tuple(mats), tuple(eqs), steps, fixed
 
 
 def _as_words(flat: np.ndarray, keys: KeySpace) -> np.ndarray:
