@@ -80,6 +80,20 @@ def run_one(family: str, n: int, relaxation: str, backend: str, tol: float | Non
     return out
 
 
+#: Address space of one case (GB): a dense relaxation too big for the machine fails at this
+#: limit instead of driving the shared machine into its out-of-memory killer.
+MEMORY_LIMIT_GB = 12
+
+
+def _limit_memory(gb: float) -> None:
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_AS, (int(gb * 2**30), int(gb * 2**30)))
+    except (ImportError, ValueError, OSError):   # not POSIX: no limit
+        pass
+
+
 def run_subprocess(args: list[str], cap: float, python: str | None = None, script: str | None = None) -> dict:
     cmd = [python or sys.executable, script or os.path.abspath(__file__)] + args
     start = time.perf_counter()
@@ -143,6 +157,7 @@ def main() -> None:
     ap.add_argument("--markdown", action="store_true")
     a = ap.parse_args()
     if a.one:
+        _limit_memory(MEMORY_LIMIT_GB)
         fam, n, rel = a.one
         print(json.dumps(run_one(fam, int(n), rel, a.backend, a.tol)))
         return

@@ -280,7 +280,7 @@ class SparseSchurKKT:
 #: ``BLOCK_SCHUR_MIN_VARS`` variables): a sparse relaxation's thousands of small cliques
 #: couple each moment with a few dozen others, so ``H`` has a few nonzeros per row.
 BLOCK_SCHUR_MAX_DENSITY = 0.05
-BLOCK_SCHUR_MIN_VARS = 2000
+BLOCK_SCHUR_MIN_VARS = 500
 #: Entries of the work array ``T`` of one batch of equal blocks (doubles).
 BATCH_ENTRIES = 4_000_000
 

@@ -111,3 +111,25 @@ def test_schur_density_of_dense_and_sparse_relaxations():
     mu = gmp.Measure(dense.variables, mass=1.0)
     prog, _ = gmp.build_relaxation(gmp.GMP(gmp.minimize(mu.E(dense.objective))), 2)
     assert schur_density(prog) >= 1.0
+
+
+def test_mosek_task_of_a_sparse_relaxation_has_one_cone_per_block():
+    pytest.importorskip("mosek")
+    from gmp.sparse_relaxation import _polys, build_sparse_relaxation
+    from gmp.sparse_solve import plan_for
+    from gmp.sparsity import Sparsity
+    from gmp_backends.mosek_backend import MosekBackend, svec_coo
+
+    inst = chained_problem("chained_singular", 40).build()
+    mu = gmp.Measure(inst.variables, mass=1.0)
+    prob = gmp.GMP(gmp.minimize(mu.E(inst.objective)))
+    prog, _ = build_sparse_relaxation(prob, plan_for(prob, 2, Sparsity("correlative")))
+    with MosekBackend().build_task(prog) as task:
+        assert task.getnumacc() == len(prog.psd)
+        assert task.getnumafe() == sum(d * (d + 1) // 2 for d in prog.psd_dims)
+        # the stacked AFE rows equal the per-block svec of each block (lower triangle, sqrt 2 off it)
+        k, off = 5, sum(d * (d + 1) // 2 for d in prog.psd_dims[:5])
+        r, c, v = svec_coo(prog.psd[k].F, prog.psd[k].dim)
+        for row, col, val in zip(r, c, v):
+            _, cols, vals = task.getafefrow(int(off + row))
+            assert dict(zip(cols, vals))[int(col)] == pytest.approx(val)
