@@ -15,7 +15,7 @@ At the end it checks the issue's targets: every family at n = 100 under 5 s and 
 n = 1000 under 120 s with a correct bound (error <= 1e-4), and dense / sparse time
 >= 10 on chained Wood n = 12 (the sparse time is the faster of the two sparse runs).
 
-    python bench/sparse.py                              # the recorded run (about 30 min on 2 cores)
+    python bench/sparse.py                              # the recorded run (15-30 min on 2 cores, depending on the load)
     python bench/sparse.py --quick                      # n = 10, 20, 100 (about 2 min)
     python bench/sparse.py --peer /work/venvs/ncpol/bin/python --markdown
 """
