@@ -365,7 +365,8 @@ def chained_problem(name: str, n: int) -> KnownProblem:
         "generalized_rosenbrock" (n >= 2; optimum 1 at x = 1), "chained_singular"
         (n >= 4 even; optimum 0 at x = 0, a singular minimizer), "chained_wood" (n >= 4
         even; optimum 1 at x = 1) or "broyden_tridiagonal" (n >= 1; optimum 0 at a zero of
-        the Broyden system, found by Newton's method, residual below 1e-10).
+        the Broyden system, found by Newton's method from -1, residual below 1e-10; the system
+        has other zeros, so ``minimizers`` need not list every global minimizer).
     n : int
 
     Returns
