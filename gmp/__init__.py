@@ -43,6 +43,7 @@ from .status import Status
 from .rank import FixedRank, RankRule, RelativeTolerance, SpectralGap, as_rank_rule, numerical_rank
 from .flatness import FlatnessReport, flatness   # the function; the module is sys.modules["gmp.flatness"]
 from .extraction import Atoms, ExtractionFailure, atoms_to_moments, extract_atoms
+from .sparsity import Sparsity
 
 __version__ = "0.1.0"
 
@@ -57,6 +58,7 @@ __all__ = [
     "Result", "AtomCheck", "Status", "solve", "solve_gmp",
     "Backend", "Availability", "SolverOptions", "available_backends", "register_backend",
     "resolve_backend", "use_backend",
+    "Sparsity",
     "extract_atoms", "atoms_to_moments", "Atoms", "ExtractionFailure", "flatness", "FlatnessReport",
     "RankRule", "RelativeTolerance", "SpectralGap", "FixedRank", "numerical_rank", "as_rank_rule",
     "GMPError", "ModelError", "OrderError", "MissingMomentError", "BackendNotAvailableError",

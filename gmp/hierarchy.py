@@ -17,9 +17,11 @@ from .errors import ModelError, OrderError
 from .options import SolverOptions
 from .package import package
 from .registry import choose_backend, usable_backends
-from .relaxation import check_order, relax
+from .relaxation import RelaxationMap, check_order, relax
 from .result import OrderAttempt, Result
 from .scaling import box_column_scale
+from .sparse_relaxation import check_sparse_problem
+from .sparsity import Sparsity, as_sparsity
 from .status import Status
 
 if TYPE_CHECKING:  # types only: the problem module sits above the pipeline
@@ -36,12 +38,15 @@ DEFAULT_MAX_ORDER_STEPS = 4
 
 def solve_relaxation(problem: GMP, order: int, backend: Backend, options: SolverOptions, *,
                      rank_rule: Any = None, extraction: str = "schur", check_tol: float = 1e-5,
-                     objective: Polynomial | None = None) -> Result:
+                     objective: Polynomial | None = None, sparsity: Sparsity | None = None) -> Result:
     """The relaxation of ``problem`` at ``order``, solved, certified and packaged."""
     t0 = time.perf_counter()
-    program, rmap = relax(problem, order)
+    program, rmap = relax(problem, order, sparsity=sparsity)
     t1 = time.perf_counter()
-    solution = run(program, backend, options, column_scale=box_column_scale(problem, rmap))
+    if isinstance(rmap, RelaxationMap):
+        solution = run(program, backend, options, column_scale=box_column_scale(problem, rmap))
+    else:   # thousands of small clique blocks, already of order one: solved as built
+        solution = run(program, backend, options, scale=False)
     t2 = time.perf_counter()
     cert = certify(problem, program, rmap, solution, rank_rule=rank_rule, extraction=extraction,
                    check_tol=check_tol, objective=objective)
@@ -57,7 +62,7 @@ SOLVER_FAILURES = frozenset({Status.ITERATION_LIMIT, Status.TIME_LIMIT, Status.N
 
 def climb(problem: GMP, *, order: int | str | None = None, max_order: int | None = None,
           backend: Any = None, options: Any = None, rank_rule: Any = None, extraction: str = "schur",
-          check_tol: float = 1e-5, objective: Polynomial | None = None) -> Result:
+          check_tol: float = 1e-5, objective: Polynomial | None = None, sparsity: Any = None) -> Result:
     """Solve at ``order``, or with ``order="auto"`` go up the orders until certified.
 
     The loop stops at a certificate, at an infeasible relaxation (infeasible at one order
@@ -69,6 +74,9 @@ def climb(problem: GMP, *, order: int | str | None = None, max_order: int | None
     """
     if extraction not in ("schur", "projection"):
         raise ModelError(f"extraction must be 'schur' or 'projection', got {extraction!r}")
+    sparse = as_sparsity(sparsity)
+    if sparse is not None:
+        check_sparse_problem(problem)
     (be, named), opts = choose_backend(backend), SolverOptions.from_any(options)
     logger.info("backend %s", be.name)
     lo = problem.min_order()
@@ -81,7 +89,8 @@ def climb(problem: GMP, *, order: int | str | None = None, max_order: int | None
         orders = list(range(lo, hi + 1))
     else:
         orders = [check_order(problem, order)]
-    settings = dict(rank_rule=rank_rule, extraction=extraction, check_tol=check_tol, objective=objective)
+    settings = dict(rank_rule=rank_rule, extraction=extraction, check_tol=check_tol, objective=objective,
+                    sparsity=sparse)
 
     attempts: list[OrderAttempt] = []
     result: Result | None = None

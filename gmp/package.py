@@ -69,15 +69,17 @@ def package(rmap: RelaxationMap, solution: ConicSolution, certification: Certifi
         feasible_value=None if point is None else point.value,
         feasible_point=None if point is None else point.point,
         gap=gap,
+        sparsity=certification.sparsity,
     )
 
 
 def _message(status: Status, solution: ConicSolution, certification: Certification) -> str:
+    what = "the relaxation" if certification.sparsity is None else f"the {certification.sparsity.kind} sparse relaxation"
     if status is Status.INFEASIBLE:
-        return "the relaxation is infeasible, so the problem is infeasible (" + solution.message + ")"
+        return f"{what} is infeasible, so the problem is infeasible ({solution.message})"
     if status is Status.UNBOUNDED:
-        return ("the relaxation is unbounded: the problem is unbounded, or this order is too low to "
-                "bound it (" + solution.message + ")")
+        weak = "order is too low" if certification.sparsity is None else "order (or this sparsity) is too weak"
+        return f"{what} is unbounded: the problem is unbounded, or this {weak} to bound it ({solution.message})"
     if not status.has_solution:
         return f"the solver gave no solution: {solution.message}"
     if certification.certified:

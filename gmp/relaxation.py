@@ -32,6 +32,8 @@ from .matrices import (csr_from_triplets, freeze, half_degree, localizing_coeffi
 from .moments import MomentSequence
 from .monomials import count, index
 from .size import check_size
+from .sparse_relaxation import SparseRelaxationMap, sparse_relax
+from .sparsity import Sparsity
 
 if TYPE_CHECKING:  # types only: the problem module sits above the pipeline
     from .problem import GMP
@@ -168,16 +170,29 @@ def _mass_rows(cols: tuple[int, ...], n_total: int):
     return freeze(csr_from_triplets(np.ones(m), np.arange(m), np.array(cols, dtype=np.int64), (m, n_total)))
 
 
-def relax(problem: GMP, order: int) -> tuple[ConicProgram, RelaxationMap]:
+def relax(problem: GMP, order: int, *, sparsity: Sparsity | None = None
+          ) -> tuple[ConicProgram, RelaxationMap | SparseRelaxationMap]:
     """The ``relax`` step of the pipeline: the order-``order`` relaxation of ``problem``.
+
+    Parameters
+    ----------
+    problem : GMP
+    order : int
+    sparsity : Sparsity, optional
+        A sparse relaxation on the plan it makes (:mod:`gmp.sparsity`, one measure); None,
+        or a plan that finds nothing to exploit, gives the dense relaxation.
 
     Returns
     -------
     program : ConicProgram
         What a backend solves.
-    rmap : RelaxationMap
-        How to read the solver's answer back as moments of each measure.
+    rmap : RelaxationMap or SparseRelaxationMap
+        How to read the solver's answer back as moments (of each measure, or of each clique).
     """
+    if sparsity is not None:
+        sparse = sparse_relax(problem, check_order(problem, order), sparsity)
+        if sparse is not None:
+            return sparse
     return build_relaxation(problem, order)
 
 

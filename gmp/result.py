@@ -10,7 +10,7 @@ from .conic import ConicSolution
 from .moments import MomentSequence
 from .status import Status
 
-__all__ = ["Status", "AtomCheck", "Result", "OrderAttempt"]
+__all__ = ["Status", "AtomCheck", "Result", "OrderAttempt", "SparsityReport"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,54 @@ class OrderAttempt:
 def _fmt_point(p: np.ndarray) -> str:
     # rounding at 1e-9 first prints solver noise around 0 (and -0.0) as 0 on every machine
     return "(" + ", ".join(f"{v:.6g}" for v in np.round(np.ravel(p), 9) + 0.0) + ")"
+@dataclass(frozen=True, eq=False)
+class SparsityReport:
+    """Which sparse relaxation was solved, and its certificate per clique.
+
+    Attributes
+    ----------
+    kind : {"correlative", "term", "correlative+term"}
+    description : str
+        One line: cliques, chordal heuristic, running intersection, term steps, blocks.
+    cliques : tuple of tuple of str
+        Variable names of each clique (one clique of every variable without
+        correlative sparsity).
+    block_sizes : tuple of int
+        Side of every PSD block (blocks of side 1 are passed as linear inequalities).
+    rip : bool
+        The cliques have the running intersection property.
+    term_steps : int
+        Term-sparsity steps done (0 without term sparsity).
+    fixed_point : bool or None
+        Term sparsity reached its fixed point (None without term sparsity).
+    clique_moments : tuple of MomentSequence or None
+        Per clique, its moments over its own variables (NaN: not in the relaxation).
+    certificate : CliqueCertificate or None
+        Flatness, atoms and gluing per clique (:mod:`gmp.sparse_certify`).
+    plan : SparsityPlan
+    """
+
+    kind: str
+    description: str
+    cliques: tuple[tuple[str, ...], ...]
+    block_sizes: tuple[int, ...]
+    rip: bool
+    term_steps: int
+    fixed_point: bool | None
+    clique_moments: tuple[MomentSequence, ...] | None = field(default=None, repr=False)
+    certificate: Any = field(default=None, repr=False)
+    plan: Any = field(default=None, repr=False)
+
+    @property
+    def max_block(self) -> int:
+        return max(self.block_sizes, default=0)
+
+
+def _fmt_point(p: np.ndarray, limit: int | None = None) -> str:
+    p = np.ravel(p)
+    if limit is not None and p.size > limit:
+        return "(" + ", ".join(f"{v:.6g}" for v in p[:limit]) + f", ... [{p.size} coordinates])"
+    return "(" + ", ".join(f"{v:.6g}" for v in p) + ")"
 
 
 @dataclass(frozen=True)
@@ -75,7 +123,8 @@ class Result:
         extracted and passed every per-atom check, and the solver reported
         optimal: then ``bound`` is the optimum and ``atoms`` are minimizers.
     ranks : tuple of tuple of int
-        Per measure, numerical ranks of ``M_0 .. M_order``.
+        Per measure, numerical ranks of ``M_0 .. M_order`` (per clique for a sparse
+        relaxation).
     atoms : Atoms or None
         Atoms of the (first) measure; ``atoms_per_measure`` has all.
     moments : tuple of MomentSequence or None
@@ -102,6 +151,11 @@ class Result:
     feasible_point : ndarray of shape (n,) or None
     gap : float or None
         ``|feasible_value - verified_bound|``: the optimum lies in between.
+    sparsity : SparsityReport or None
+        None for the dense relaxation. Otherwise the sparse relaxation that was solved:
+        its ``bound`` is a bound of *that* relaxation, which can be weaker than the
+        dense one of the same order; ``moments`` is None and the moments are per clique
+        in ``sparsity.clique_moments``.
     """
 
     success: bool
@@ -127,6 +181,7 @@ class Result:
     feasible_value: float | None = None
     feasible_point: np.ndarray | None = None
     gap: float | None = None
+    sparsity: SparsityReport | None = field(default=None, repr=False)
 
     @property
     def minimizers(self) -> np.ndarray:
@@ -145,16 +200,26 @@ class Result:
 
     def summary(self) -> str:
         if self.certified and self.atoms is not None:
+            limit = None if self.sparsity is None else 8
             pts = ", ".join(
-                f"{_fmt_point(p)} w={w:.4g}" for p, w in zip(self.atoms.points, self.atoms.weights)
+                f"{_fmt_point(p, limit)} w={w:.4g}" for p, w in zip(self.atoms.points, self.atoms.weights)
             )
             k = len(self.atoms.weights)
+            if limit is not None and k > 4:
+                pts = ", ".join(f"{_fmt_point(p, limit)} w={w:.4g}" for p, w in zip(self.atoms.points[:4],
+                                                                                 self.atoms.weights[:4])) + ", ..."
             return (
                 f"certified optimum {self.bound:.8g} at {k} atom{'s' if k != 1 else ''}: {pts} "
-                f"[order {self.order}, {self.backend}]"
+                f"[order {self.order}{self._relaxation()}, {self.backend}]"
             )
         b = "none" if self.bound is None else f"{self.bound:.8g}"
-        return f"{self.status.value}: bound {b}, not certified [order {self.order}, {self.backend}]; {self.message}"
+        return (f"{self.status.value}: bound {b}, not certified [order {self.order}{self._relaxation()}, "
+                f"{self.backend}]; {self.message}")
+
+    def _relaxation(self) -> str:
+        if self.sparsity is None:
+            return ""
+        return f", {self.sparsity.kind} sparse relaxation, largest block {self.sparsity.max_block}"
 
     def __str__(self) -> str:
         return self.summary()

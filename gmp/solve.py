@@ -30,6 +30,7 @@ def solve(
     rank_rule: Any = None,
     extraction: str = "schur",
     check_tol: float = 1e-5,
+    sparsity: Any = None,
 ) -> Result:
     """Polynomial optimization: ``min (or max) f(x)`` s.t. ``g(x) >= 0``, ``h(x) == 0``.
 
@@ -57,6 +58,12 @@ def solve(
     extraction : {"schur", "projection"}
     check_tol : float
         Tolerance of the per-atom checks (relative objective gap, constraint violation).
+    sparsity : None, "auto", "correlative", "term", "correlative+term" or gmp.Sparsity
+        None builds the dense relaxation. Otherwise the relaxation exploits correlative
+        sparsity (cliques of a chordal extension), term sparsity (TSSOS blocks) or both;
+        "auto" uses what shrinks it. Its bound can be weaker than the dense one of the
+        same order; ``result.sparsity`` says which relaxation was solved
+        (docs/sparsity.md).
 
     Returns
     -------
@@ -95,7 +102,7 @@ def solve(
     objective = minimize(mu.E(f)) if sense == "min" else maximize(mu.E(f))
     problem = GMP(objective, (), (mu,))
     return climb(problem, order=order, max_order=max_order, backend=backend, options=options,
-                 rank_rule=rank_rule, extraction=extraction, check_tol=check_tol, objective=f)
+                 rank_rule=rank_rule, extraction=extraction, check_tol=check_tol, objective=f, sparsity=sparsity)
 
 
 def solve_gmp(
@@ -108,9 +115,10 @@ def solve_gmp(
     rank_rule: Any = None,
     extraction: str = "schur",
     check_tol: float = 1e-5,
+    sparsity: Any = None,
 ) -> Result:
     """Solve the moment relaxation of a :class:`GMP` (see :func:`solve` for parameters)."""
     if not isinstance(problem, GMP):
         raise ModelError(f"solve_gmp needs a gmp.GMP, got {type(problem).__name__}")
     return climb(problem, order=order, max_order=max_order, backend=backend, options=options,
-                 rank_rule=rank_rule, extraction=extraction, check_tol=check_tol)
+                 rank_rule=rank_rule, extraction=extraction, check_tol=check_tol, sparsity=sparsity)

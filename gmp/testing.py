@@ -18,11 +18,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .polynomial import Constraint, Polynomial, variables
+from .polynomial import Constraint, Polynomial, polysum, variables
 from .problem import GMP, Measure, maximize, minimize
 from .status import Status
 
-__all__ = ["Instance", "KnownProblem", "PROBLEMS", "get_problem", "random_atoms", "match_atoms"]
+__all__ = ["Instance", "KnownProblem", "PROBLEMS", "get_problem", "random_atoms", "match_atoms",
+           "CHAINED_FAMILIES", "chained_problem", "sparse_maxcut", "maxcut_band_optimum"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -304,3 +305,172 @@ def match_atoms(points: np.ndarray, weights: np.ndarray, ref_points: np.ndarray,
     if ref_weights is not None:
         werr = float(np.max(np.abs(np.asarray(weights)[r] - np.asarray(ref_weights)[c]))) if len(r) else 0.0
     return perr, werr
+
+
+# -- sparse families at any n ------------------------------------------------------------
+#: The chained test functions of [WKKM06, Sec. 6] (from Conn, Gould & Toint; Moré, Garbow &
+#: Hillstrom), each a sum of small polynomials on neighbouring variables.
+CHAINED_FAMILIES = ("generalized_rosenbrock", "chained_singular", "chained_wood", "broyden_tridiagonal")
+
+
+def _generalized_rosenbrock(x) -> Polynomial:
+    return polysum([1.0] + [100 * (x[i] - x[i - 1] ** 2) ** 2 + (1 - x[i]) ** 2 for i in range(1, len(x))])
+
+
+def _chained_singular(x) -> Polynomial:
+    return polysum([(x[i] + 10 * x[i + 1]) ** 2 + 5 * (x[i + 2] - x[i + 3]) ** 2 + (x[i + 1] - 2 * x[i + 2]) ** 4
+                    + 10 * (x[i] - 10 * x[i + 3]) ** 4 for i in range(0, len(x) - 3, 2)])
+
+
+def _chained_wood(x) -> Polynomial:
+    return polysum([1.0] + [100 * (x[i + 1] - x[i] ** 2) ** 2 + (1 - x[i]) ** 2 + 90 * (x[i + 3] - x[i + 2] ** 2) ** 2
+                            + (1 - x[i + 2]) ** 2 + 10 * (x[i + 1] + x[i + 3] - 2) ** 2
+                            + 0.1 * (x[i + 1] - x[i + 3]) ** 2 for i in range(0, len(x) - 3, 2)])
+
+
+def _broyden_terms(x) -> list:
+    n = len(x)
+    return [(3 - 2 * x[i]) * x[i] + 1 - (x[i - 1] if i > 0 else 0) - 2 * (x[i + 1] if i < n - 1 else 0)
+            for i in range(n)]
+
+
+def _broyden_tridiagonal(x) -> Polynomial:
+    return polysum([t ** 2 for t in _broyden_terms(x)])
+
+
+def _broyden_root(n: int) -> np.ndarray:
+    """A zero of the Broyden tridiagonal system (Newton from the standard start -1)."""
+    from scipy.optimize import root
+
+    def F(v):
+        left = np.concatenate([[0.0], v[:-1]])
+        right = np.concatenate([v[1:], [0.0]])
+        return (3 - 2 * v) * v - left - 2 * right + 1
+
+    def J(v):
+        return np.diag(3 - 4 * v) - np.eye(n, k=-1) - 2 * np.eye(n, k=1)
+
+    sol = root(F, -np.ones(n), jac=J, method="hybr", tol=1e-14)
+    if not sol.success or np.abs(F(sol.x)).max() > 1e-10:   # pragma: no cover - converges for every n tried
+        raise RuntimeError(f"no zero of the Broyden tridiagonal system found for n={n}")
+    return sol.x
+
+
+def chained_problem(name: str, n: int) -> KnownProblem:
+    """One of :data:`CHAINED_FAMILIES` in ``n`` variables, with its known optimum.
+
+    Parameters
+    ----------
+    name : str
+        "generalized_rosenbrock" (n >= 2; optimum 1 at x = 1), "chained_singular"
+        (n >= 4 even; optimum 0 at x = 0, a singular minimizer), "chained_wood" (n >= 4
+        even; optimum 1 at x = 1) or "broyden_tridiagonal" (n >= 1; optimum 0 at a zero of
+        the Broyden system, found by Newton's method from -1, residual below 1e-10; the system
+        has other zeros, so ``minimizers`` need not list every global minimizer).
+    n : int
+
+    Returns
+    -------
+    KnownProblem
+        Unconstrained minimization; ``exact_order`` 2 (the dense relaxation of order 2
+        is exact for all four [WKKM06, Table 6.2]).
+
+    Examples
+    --------
+    >>> p = chained_problem("chained_wood", 8)
+    >>> p.optimum, p.build().objective.degree
+    (1.0, 4)
+    """
+    if name not in CHAINED_FAMILIES:
+        raise KeyError(f"no chained family {name!r}; known: {', '.join(CHAINED_FAMILIES)}")
+    least = {"generalized_rosenbrock": 2, "chained_singular": 4, "chained_wood": 4, "broyden_tridiagonal": 1}[name]
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < least or (
+            name in ("chained_singular", "chained_wood") and n % 2):
+        even = " and even" if name in ("chained_singular", "chained_wood") else ""
+        raise ValueError(f"{name} needs n >= {least}{even}, got n={n!r}")
+    f = {"generalized_rosenbrock": _generalized_rosenbrock, "chained_singular": _chained_singular,
+         "chained_wood": _chained_wood, "broyden_tridiagonal": _broyden_tridiagonal}[name]
+    opt, arg = {"generalized_rosenbrock": (1.0, np.ones(n)), "chained_singular": (0.0, np.zeros(n)),
+                "chained_wood": (1.0, np.ones(n))}.get(name, (0.0, None))
+    if arg is None:
+        arg = _broyden_root(int(n))
+
+    def build() -> Instance:
+        x = variables("x", int(n))
+        return Instance(tuple(x), f(x), (), "min")
+
+    return KnownProblem(f"{name}_{n}", "[WKKM06, Sec. 6]", build, opt, arg[None, :], 2,
+                        note="a chained sum of small polynomials: correlative cliques of 2-3 variables")
+
+
+def maxcut_band_optimum(weights: np.ndarray) -> tuple[float, np.ndarray]:
+    """Maximum cut of a graph of bandwidth ``b`` by dynamic programming over the last ``b`` signs.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n, n)
+        Symmetric; ``weights[i, j] = 0`` whenever ``|i - j| > b``.
+
+    Returns
+    -------
+    value : float
+        ``max sum_{i<j} w_ij (1 - x_i x_j) / 2`` over ``x`` in ``{-1, 1}^n`` with ``x_1 = 1``.
+    x : ndarray of shape (n,)
+        A maximizer (the first found).
+    """
+    w = np.asarray(weights, dtype=float)
+    n = w.shape[0]
+    off = np.nonzero(np.triu(w, 1))
+    b = int(max(1, (off[1] - off[0]).max(initial=1)))
+    states = np.array(list(itertools.product([-1.0, 1.0], repeat=b)))     # signs of x_{i-b+1..i}
+    # value[s]: best cut of the edges among x_1..x_i whose last b signs are s
+    best: dict[tuple, tuple[float, list]] = {}
+    for s in itertools.product([-1.0, 1.0], repeat=min(b, n)):
+        if s[0] != 1.0:
+            continue
+        v = sum(w[i, j] * (1 - s[i] * s[j]) / 2 for i in range(len(s)) for j in range(i + 1, len(s)))
+        best[s] = (v, list(s))
+    for i in range(min(b, n), n):
+        nxt: dict[tuple, tuple[float, list]] = {}
+        for s, (v, xs) in best.items():
+            for sign in (-1.0, 1.0):
+                gain = sum(w[i - b + k, i] * (1 - s[k] * sign) / 2 for k in range(b))
+                t = s[1:] + (sign,)
+                if t not in nxt or v + gain > nxt[t][0] + 1e-12:
+                    nxt[t] = (v + gain, xs + [sign])
+        best = nxt
+    del states
+    value, xs = max(best.values(), key=lambda p: p[0])
+    return float(value), np.array(xs)
+
+
+def sparse_maxcut(n: int, bandwidth: int = 2, seed: int = 0) -> KnownProblem:
+    """Max-cut on a random weighted graph of bandwidth ``bandwidth``: known optimum by dynamic programming.
+
+    ``max sum_{i<j} w_ij (1 - x_i x_j) / 2`` s.t. ``x_1 = 1`` and ``x_i^2 = 1``; the weights
+    of the pairs ``|i - j| <= bandwidth`` are uniform in ``[0, 1)`` (seeded), the others 0.
+    The correlative cliques are the windows of ``bandwidth + 1`` consecutive variables; at
+    order ``ceil((bandwidth + 1) / 2)`` each clique's relaxation is exact on its cube, and
+    the cliques of a chordal graph glue, so the sparse relaxation is exact [Las06].
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < bandwidth + 1:
+        raise ValueError(f"sparse_maxcut needs n >= bandwidth + 1 = {bandwidth + 1}, got n={n!r}")
+    rng = np.random.default_rng(seed)
+    w = np.zeros((n, n))
+    for k in range(1, bandwidth + 1):
+        vals = rng.uniform(0, 1, n - k)
+        idx = np.arange(n - k)
+        w[idx, idx + k] = vals
+        w[idx + k, idx] = vals
+    opt, arg = maxcut_band_optimum(w)
+    order = max(1, -(-(bandwidth + 1) // 2))
+
+    def build() -> Instance:
+        x = variables("x", int(n))
+        i, j = np.nonzero(np.triu(w, 1))
+        f = polysum([w[a, b] * (1 - x[a] * x[b]) / 2 for a, b in zip(i.tolist(), j.tolist())])
+        cons = [x[0] == 1] + [x[k] ** 2 == 1 for k in range(1, n)]
+        return Instance(tuple(x), f, tuple(cons), "max")
+
+    return KnownProblem(f"maxcut_band{bandwidth}_{n}_seed{seed}", "dynamic programming over the band",
+                        build, opt, arg[None, :], order)

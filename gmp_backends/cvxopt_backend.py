@@ -48,8 +48,10 @@ from gmp.errors import OptionError
 from gmp.status import Status
 
 from gmp.backend import Backend
-from .cvxopt_kkt import SparseSchurKKT
 from gmp.options import SolverOptions
+
+from .blocks import vec_psd_lower
+from .cvxopt_kkt import BLOCK_SCHUR_MAX_DENSITY, BLOCK_SCHUR_MIN_VARS, BlockSchurKKT, SparseSchurKKT, schur_density
 from .presolve import CONSISTENCY_TOL  # noqa: F401  (re-exported for callers of this module)
 from .presolve import RowReduction as _Rows
 from .presolve import has_no_cones
@@ -103,7 +105,9 @@ class CvxoptBackend(Backend):
             return _solve_without_cones(program)
         dense_need = _dense_kkt_bytes(program)
         chosen = kktsolver or ("sparse" if dense_kkt_work(program) >= SPARSE_KKT_MIN_WORK else None)
-        need = _sparse_kkt_bytes(program) if chosen == "sparse" else dense_need
+        block = chosen == "sparse" and use_block_schur(program)
+        need = (_block_kkt_bytes(program) if block else _sparse_kkt_bytes(program)) if chosen == "sparse" \
+            else dense_need
         if need > _memory_limit():
             return ConicSolution(
                 Status.SOLVER_ERROR, "not attempted",
@@ -116,13 +120,15 @@ class CvxoptBackend(Backend):
             red = _independent_rows(program.A_eq, program.b_eq, dense_limit=need / 8.0)
         if red is not None and red.inconsistent:
             return red.infeasible(program)
-        res, note = _conelp_chosen(cvxopt, program, red, settings, chosen, automatic=kktsolver is None,
+        res, note = _conelp_chosen(cvxopt, program, red, settings, chosen, automatic=kktsolver is None, block=block,
                                    dense_ok=dense_need <= _memory_limit())
         if res is None:
             return _rank_error(program)
         sol = _to_solution(res, program, red, options)
         sol.info["kktsolver"] = res.get("kktsolver", "qr")
         sol.info["kkt_fallback_iterations"] = res.get("kkt_fallbacks", 0)
+        if "kkt_schur" in res:
+            sol.info["kkt_schur"] = res["kkt_schur"]
         if note:
             sol.info["kkt_note"] = note
         return sol
@@ -184,16 +190,11 @@ def conelp_data(cvxopt: Any, program: ConicProgram, keep: np.ndarray | None = No
                         matrix(r.astype(np.int64)), matrix(c.astype(np.int64)), shape)
 
     ineq = program.A_ineq.tocoo()
-    rows, cols, vals, h = [ineq.row], [ineq.col], [ineq.data], [program.b_ineq]
-    offset = program.n_ineq
-    for blk in program.psd:
-        F = blk.F.tocoo()
-        lower = (F.row % blk.dim) >= (F.row // blk.dim)
-        rows.append(F.row[lower] + offset)
-        cols.append(F.col[lower])
-        vals.append(-F.data[lower])
-        h.append(blk.F0)
-        offset += blk.dim * blk.dim
+    # every block at once (thousands of small blocks in a sparse relaxation)
+    prow, pcol, pval, total = vec_psd_lower(program)
+    rows, cols, vals = [ineq.row, prow + program.n_ineq], [ineq.col, pcol], [ineq.data, -pval]
+    h = [program.b_ineq] + [blk.F0 for blk in program.psd]
+    offset = program.n_ineq + total
     data = {
         "c": matrix(program.c),
         "G": sparse(*(np.concatenate(a) for a in (rows, cols, vals)), (offset, program.n_vars)),
@@ -231,11 +232,20 @@ def _to_scipy(M: Any) -> sp.csr_matrix:
                          shape=M.size)
 
 
-def sparse_kkt(cvxopt: Any, data: dict, fallback: bool = True) -> SparseSchurKKT:
+def use_block_schur(program: ConicProgram) -> bool:
+    """Whether the Schur complement is sparse enough for :class:`BlockSchurKKT` (thousands of
+    small cliques of a sparse relaxation), rather than the dense one of :class:`SparseSchurKKT`."""
+    return (program.n_vars >= BLOCK_SCHUR_MIN_VARS and bool(program.psd)
+            and schur_density(program) <= BLOCK_SCHUR_MAX_DENSITY)
+
+
+def sparse_kkt(cvxopt: Any, data: dict, fallback: bool = True,
+               block: bool = False) -> SparseSchurKKT | BlockSchurKKT:
     """The sparse Schur-complement KKT solver for ``data``.
 
     With ``fallback``, cvxopt's "qr" solver (built on first use: it needs the dense
     scaled ``G``) takes over when the normal equations fail or lose too many digits.
+    ``block`` selects :class:`BlockSchurKKT` (a sparse Schur complement, factored sparse).
     """
     from cvxopt import misc
 
@@ -248,8 +258,8 @@ def sparse_kkt(cvxopt: Any, data: dict, fallback: bool = True) -> SparseSchurKKT
             factor.append(misc.kkt_qr(G, dims, A_cvx))
         return factor[0](W)
 
-    return SparseSchurKKT(_to_scipy(G), dims, None if A is None else _to_scipy(A),
-                          fallback=qr if fallback else None)
+    kind = BlockSchurKKT if block and not dims["q"] else SparseSchurKKT
+    return kind(_to_scipy(G), dims, None if A is None else _to_scipy(A), fallback=qr if fallback else None)
 
 
 def dense_kkt_work(program: ConicProgram) -> float:
@@ -260,6 +270,16 @@ def dense_kkt_work(program: ConicProgram) -> float:
 def _dense_kkt_bytes(program: ConicProgram) -> float:
     """Memory of cvxopt's own KKT solvers: the dense scaled ``G`` and the normal matrix."""
     return 8.0 * (program.n_ineq + sum(d * d for d in program.psd_dims) + program.n_vars) * program.n_vars
+
+
+def _block_kkt_bytes(program: ConicProgram) -> float:
+    """Memory of :class:`BlockSchurKKT`: the sparse Schur complement and its LU factors (fill
+    bounded generously by 20 times the pattern), the stacked ``G``, and the batched work arrays."""
+    from .cvxopt_kkt import BATCH_ENTRIES
+
+    pattern = schur_density(program) * float(program.n_vars) ** 2 + program.n_vars
+    stacked = sum(b.F.nnz for b in program.psd) + program.A_ineq.nnz + program.A_eq.nnz
+    return 8.0 * (20 * pattern + 4 * stacked + 2 * BATCH_ENTRIES)
 
 
 def _sparse_kkt_bytes(program: ConicProgram) -> float:
@@ -273,7 +293,8 @@ def _sparse_kkt_bytes(program: ConicProgram) -> float:
 
 
 def _conelp(cvxopt: Any, program: ConicProgram, red: _Rows | None,
-            settings: dict[str, Any], kktsolver: str | None, dense_ok: bool = True) -> dict | None:
+            settings: dict[str, Any], kktsolver: str | None, dense_ok: bool = True,
+            block: bool = False) -> dict | None:
     """Run conelp under our options; ``None`` when cvxopt reports a rank defect."""
     from cvxopt import solvers
 
@@ -284,7 +305,7 @@ def _conelp(cvxopt: Any, program: ConicProgram, red: _Rows | None,
         start = time.perf_counter()
         try:
             if kktsolver == "sparse":
-                kkt = sparse_kkt(cvxopt, data, fallback=dense_ok)
+                kkt = sparse_kkt(cvxopt, data, fallback=dense_ok, block=block)
             res = solvers.conelp(**data, kktsolver=kkt, options=opts)
         except ValueError as exc:
             if str(exc).startswith("Rank(A) < p"):
@@ -293,13 +314,15 @@ def _conelp(cvxopt: Any, program: ConicProgram, red: _Rows | None,
         res["solve_time"] = time.perf_counter() - start
         res["options"] = opts
         res["kktsolver"] = kktsolver or "qr"
-        if isinstance(kkt, SparseSchurKKT):
+        if isinstance(kkt, (SparseSchurKKT, BlockSchurKKT)):
             res["kkt_fallbacks"] = kkt.fallbacks
+            res["kkt_schur"] = "block-sparse" if isinstance(kkt, BlockSchurKKT) else "dense"
     return res
 
 
 def _conelp_chosen(cvxopt: Any, program: ConicProgram, red: _Rows | None, settings: dict[str, Any],
-                   chosen: str | None, automatic: bool, dense_ok: bool) -> tuple[dict | None, str | None]:
+                   chosen: str | None, automatic: bool, dense_ok: bool,
+                   block: bool = False) -> tuple[dict | None, str | None]:
     """conelp with the chosen KKT solver; ``(None, note)`` on a rank defect.
 
     When the sparse solver was chosen automatically and its run fails (status 'unknown'
@@ -312,7 +335,7 @@ def _conelp_chosen(cvxopt: Any, program: ConicProgram, red: _Rows | None, settin
     retry = chosen == "sparse" and automatic and dense_ok
     start = time.perf_counter()
     try:
-        res = _conelp(cvxopt, program, red, run, chosen, dense_ok=dense_ok)
+        res = _conelp(cvxopt, program, red, run, chosen, dense_ok=dense_ok, block=block)
     except Exception as exc:  # noqa: BLE001 - the automatic choice failed: retry below
         if not retry:
             raise

@@ -40,7 +40,7 @@ import numpy as np
 import scipy.linalg as la
 import scipy.sparse as sp
 
-__all__ = ["SparseSchurKKT"]
+__all__ = ["SparseSchurKKT", "BlockSchurKKT", "schur_density"]
 
 #: Entries of the work arrays of one chunk of moments (doubles): 2 MB, so that one chunk's
 #: arrays stay in cache. Against 4 000 000 the Schur complement is 10-25 % faster on
@@ -270,6 +270,188 @@ class SparseSchurKKT:
             scale(t, W, trans="T", inverse="I")
             out = np.array(t).ravel()
             out[upper] = bz[upper]   # like cvxopt's solvers: strict upper triangles untouched
+            z[:] = cvx.matrix(out)
+
+        return solve
+
+
+# -- Schur complements that are themselves sparse (sparse relaxations) ---------------------
+#: :func:`schur_density` below which the backend uses :class:`BlockSchurKKT` (with at least
+#: ``BLOCK_SCHUR_MIN_VARS`` variables): a sparse relaxation's thousands of small cliques
+#: couple each moment with a few dozen others, so ``H`` has a few nonzeros per row.
+BLOCK_SCHUR_MAX_DENSITY = 0.05
+BLOCK_SCHUR_MIN_VARS = 500
+#: Entries of the work array ``T`` of one batch of equal blocks (doubles).
+BATCH_ENTRIES = 4_000_000
+
+
+def schur_density(program: Any) -> float:
+    """``sum_k a_k^2 / m^2``: an upper bound on the fill of the Schur complement.
+
+    ``a_k`` is the number of variables PSD block ``k`` involves and ``m`` the number of
+    variables; a dense relaxation (one block with every moment) gives 1.
+    """
+    m = max(program.n_vars, 1)
+    a = [np.count_nonzero(np.diff(b.F.indptr)) for b in program.psd]
+    lin = program.A_ineq
+    extra = float(np.diff(lin.indptr).astype(float) @ np.diff(lin.indptr)) if lin.nnz else 0.0
+    return (float(np.sum(np.square(a, dtype=float))) + extra) / (float(m) * m)
+
+
+class _Group:
+    """Blocks with the same side and the same coefficient matrices ``S_alpha`` (dense,
+    ``(a, d, d)``) on different variables: their Schur contributions are one batched product."""
+
+    def __init__(self, S: np.ndarray, members: list[int], active: np.ndarray):
+        self.S = S                       # (a, d, d), symmetric slices
+        self.members = np.array(members)  # positions in dims['s']
+        self.active = active             # (K, a) variables of each member
+        a, d = S.shape[0], S.shape[1]
+        self.step = max(1, BATCH_ENTRIES // max(1, a * d * d))
+
+    def contributions(self, V: np.ndarray) -> np.ndarray:
+        """``(K, a, a)``: ``tr(S_alpha V_k S_beta V_k)`` for every member ``k``; ``V`` (K, d, d)."""
+        out = np.empty((V.shape[0], self.S.shape[0], self.S.shape[0]))
+        for s in range(0, V.shape[0], self.step):       # batches bounded in memory
+            v = V[s:s + self.step]
+            T = v[:, None] @ self.S[None] @ v[:, None]     # (k, a, d, d): V S_beta V
+            out[s:s + self.step] = np.einsum("aij,kbij->kab", self.S, T, optimize=True)
+        return out
+
+
+class BlockSchurKKT:
+    """cvxopt ``kktsolver`` for programs whose Schur complement ``H`` is sparse.
+
+    A sparse relaxation has thousands of small PSD blocks, each on the few moments of
+    one clique: ``H[alpha, beta] = sum_k tr(S_alpha V_k S_beta V_k)`` is nonzero only
+    for moments that share a block. The blocks are grouped by their coefficient
+    matrices (a chain of equal cliques is one group); each group's contributions are
+    one batched product, added into a fixed sparse pattern, and ``[H A^T; A 0]`` is
+    factored by SuperLU (scipy, COLAMD ordering, which is much faster here than the
+    symmetric MMD ordering: docs/benchmarks.md), never as a dense matrix.
+    Linear rows are scaled by cvxopt's ``W['d']``; second-order cones are not supported
+    (the backend then uses :class:`SparseSchurKKT`). On a failed factorization the
+    fallback (cvxopt's "qr", when memory allows) takes over, as in :class:`SparseSchurKKT`.
+
+    Parameters
+    ----------
+    G : scipy sparse, shape (l + sum s_k^2, m)
+        cvxopt's ``G`` (PSD blocks: column-major, lower triangle only).
+    dims : cvxopt's ``dims`` dict (``dims['q']`` empty).
+    A : scipy sparse, shape (p, m), or None.
+    fallback : callable ``W -> solve``, optional
+    """
+
+    def __init__(self, G: sp.spmatrix, dims: dict, A: sp.spmatrix | None = None, fallback: Any = None):
+        import cvxopt
+        from cvxopt import misc
+
+        if dims["q"]:
+            raise ValueError("BlockSchurKKT does not take second-order cones")
+        self._cvx, self._misc = cvxopt, misc
+        G = sp.csr_matrix(G)
+        self.m = m = G.shape[1]
+        self.nl = nl = dims["l"]
+        self.G_l = G[:nl].tocsr()
+        weight = np.ones(G.shape[0])
+        groups: dict[bytes, tuple[np.ndarray, list[int], list[np.ndarray]]] = {}
+        offset, upper = nl, []
+        for k, d in enumerate(dims["s"]):
+            rows = G[offset:offset + d * d].tocoo()
+            active, col = np.unique(rows.col, return_inverse=True)
+            S = np.zeros((active.size, d, d))
+            i, j = rows.row % d, rows.row // d
+            S[col, i, j] = rows.data
+            S[col, j, i] = rows.data
+            key = np.int64(d).tobytes() + S.tobytes()
+            if key not in groups:
+                groups[key] = (S, [], [])
+            groups[key][1].append(k)
+            groups[key][2].append(active)
+            r = np.arange(d * d)
+            weight[offset + r[(r % d) != (r // d)]] = 2.0
+            upper.append(offset + r[(r % d) < (r // d)])
+            offset += d * d
+        self.groups = [_Group(S, members, np.array(act)) for S, members, act in groups.values()]
+        self.upper = np.concatenate(upper) if upper else np.zeros(0, np.intp)
+        self.G = G.tocsc()
+        self.GadjT = (sp.diags(weight) @ G).T.tocsr()
+        # the pattern of H: every pair of moments in one block, the linear rows' products, the diagonal
+        pr = [np.repeat(g.active, g.active.shape[1], axis=1).ravel() for g in self.groups]
+        pc = [np.tile(g.active, (1, g.active.shape[1])).ravel() for g in self.groups]
+        lin = (self.G_l.T @ self.G_l).tocoo() if nl else sp.coo_matrix((m, m))
+        rows = np.concatenate(pr + [lin.row, np.arange(m)]).astype(np.int64)
+        cols = np.concatenate(pc + [lin.col, np.arange(m)]).astype(np.int64)
+        key, inv = np.unique(cols * m + rows, return_inverse=True)     # CSC order: by column, then row
+        self._H_indices = (key % m).astype(np.int32)
+        self._H_indptr = np.searchsorted(key // m, np.arange(m + 1)).astype(np.int32)
+        sizes = [g.active.size * g.active.shape[1] for g in self.groups]
+        self._block_pos = inv[:sum(sizes)]
+        self._lin_keys = key
+        self.nnz = key.size
+        self.p = 0 if A is None else A.shape[0]
+        self.A = None if A is None else sp.csr_matrix(A)
+        self.fallback = fallback
+        self.fallbacks = 0
+        self.switched = False
+
+    def _schur(self, W: dict) -> sp.csc_matrix:
+        rti = W["rti"]
+        parts = []
+        for g in self.groups:
+            R = np.stack([np.array(rti[k]) for k in g.members])       # (K, d, d)
+            V = R @ R.transpose(0, 2, 1)                              # (r r^T) = V of the NT scaling
+            parts.append(g.contributions(V).ravel())
+        data = np.bincount(self._block_pos, weights=np.concatenate(parts) if parts else None,
+                           minlength=self.nnz) if parts else np.zeros(self.nnz)
+        if self.nl:
+            d = np.array(W["d"]).ravel()
+            L = (self.G_l.T @ sp.diags(1.0 / d**2) @ self.G_l).tocoo()
+            pos = np.searchsorted(self._lin_keys, L.col.astype(np.int64) * self.m + L.row)
+            data += np.bincount(pos, weights=L.data, minlength=self.nnz)
+        if not np.isfinite(data).all():
+            raise ValueError("non-finite Schur complement")
+        return sp.csc_matrix((data, self._H_indices, self._H_indptr), shape=(self.m, self.m))
+
+    def __call__(self, W: dict):
+        from scipy.sparse.linalg import splu
+
+        if self.switched:
+            self.fallbacks += 1
+            return self.fallback(W)
+        try:
+            H = self._schur(W)
+            K = H if not self.p else sp.bmat([[H, self.A.T], [self.A, None]], format="csc")
+            lu = splu(K, permc_spec="COLAMD")
+        except (RuntimeError, ValueError, la.LinAlgError):
+            if self.fallback is None:
+                raise ArithmeticError("singular KKT system") from None
+            self.switched = True
+            self.fallbacks += 1
+            return self.fallback(W)
+        return self._solver(W, lu)
+
+    def _solver(self, W: dict, lu):
+        cvx, scale = self._cvx, self._misc.scale
+        G, GadjT, m, upper = self.G, self.GadjT, self.m, self.upper
+
+        def solve(x, y, z):
+            u = cvx.matrix(z)
+            scale(u, W, trans="T", inverse="I")
+            scale(u, W, trans="N", inverse="I")
+            r = np.array(x).ravel() + GadjT @ np.array(u).ravel()
+            if self.p:
+                sol = lu.solve(np.concatenate([r, np.array(y).ravel()]))
+                ux = sol[:m]
+                y[:] = cvx.matrix(sol[m:])
+            else:
+                ux = lu.solve(r)
+            x[:] = cvx.matrix(ux)
+            bz = np.array(z).ravel()
+            t = cvx.matrix(G @ ux - bz)
+            scale(t, W, trans="T", inverse="I")
+            out = np.array(t).ravel()
+            out[upper] = bz[upper]
             z[:] = cvx.matrix(out)
 
         return solve

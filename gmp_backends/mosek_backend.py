@@ -91,6 +91,8 @@ from gmp.status import Status
 from gmp.backend import Availability, Backend, _module_found
 from gmp.options import SolverOptions
 
+from .blocks import packed_psd
+
 __all__ = ["MosekBackend", "MosekAvailability", "LICENCE_ENV", "default_licence_path",
            "licence_problem", "TASK_FORMATS"]
 
@@ -399,19 +401,14 @@ def _fill_task(mosek: Any, task: Any, program: ConicProgram) -> None:
     # PSD blocks: one ACC each, AFE rows = svec of the block
     if not program.psd:
         return
-    rows, cols, vals, consts, offset = [], [], [], [], 0
-    for blk in program.psd:
-        r, c, v = svec_coo(blk.F, blk.dim)
-        rows.append(r + offset)
-        cols.append(c)
-        vals.append(v)
-        consts.append(svec(blk.F0, blk.dim))
-        offset += blk.dim * (blk.dim + 1) // 2
+    # every block at once (thousands of small blocks in a sparse relaxation): MOSEK's svec
+    # is the lower triangle column by column, off-diagonals times sqrt(2)
+    P, g = packed_psd(program, "lower")
+    P = P.tocoo()
+    offset = P.shape[0]
     task.appendafes(offset)
-    task.putafefentrylist(np.concatenate(rows).astype(np.int64),
-                          np.concatenate(cols).astype(np.int32),
-                          np.concatenate(vals).astype(np.float64))
-    task.putafegslice(0, offset, np.concatenate(consts))
+    task.putafefentrylist(P.row.astype(np.int64), P.col.astype(np.int32), P.data.astype(np.float64))
+    task.putafegslice(0, offset, g)
     domains = np.array([task.appendsvecpsdconedomain(b.dim * (b.dim + 1) // 2)
                         for b in program.psd], dtype=np.int64)
     task.appendaccsseq(domains, offset, 0, None)

@@ -37,7 +37,8 @@ from gmp.conic import ConicProgram, ConicSolution
 from gmp.errors import OptionError
 from gmp.status import Status
 
-from .svec import Triangle, pack, packed_size, smat
+from .blocks import packed_psd
+from .svec import Triangle, packed_size, smat
 
 __all__ = ["FORMULATIONS", "Formulation", "StandardForm", "build_standard_form", "check_formulation",
            "Decoded"]
@@ -189,22 +190,21 @@ def check_formulation(value: Any, solver: str) -> Formulation:
 
 def build_standard_form(program: ConicProgram, triangle: Triangle,
                         formulation: Formulation = "moment") -> StandardForm:
-    """Assemble :class:`StandardForm` (vectorized: one sparse product per PSD block)."""
+    """Assemble :class:`StandardForm` (vectorized: every PSD block packed at once by
+    :func:`gmp_backends.blocks.packed_psd`, thousands of small blocks included)."""
     check_formulation(formulation, "standard form")
-    blocks = [blk for blk in program.psd]
-    P = [pack(blk.F, blk.dim, triangle) for blk in blocks]
-    p0 = [pack(blk.F0, blk.dim, triangle) for blk in blocks]
-    dims = tuple(blk.dim for blk in blocks)
+    P, p0 = packed_psd(program, triangle)
+    dims = tuple(blk.dim for blk in program.psd)
     n, m_eq, m_in = program.n_vars, program.n_eq, program.n_ineq
     if formulation == "moment":
-        A = sp.vstack([program.A_eq, program.A_ineq, *(-Pj for Pj in P)], format="csc")
-        b = np.concatenate([program.b_eq, program.b_ineq, *p0])
+        A = sp.vstack([program.A_eq, program.A_ineq, -P], format="csc")
+        b = np.concatenate([program.b_eq, program.b_ineq, p0])
         return StandardForm(program, formulation, triangle, program.c.copy(), A, b,
                             m_eq, m_in, dims)
-    n_psd = sum(Pj.shape[0] for Pj in P)
-    eq_rows = sp.hstack([program.A_eq.T, program.A_ineq.T, *(-Pj.T for Pj in P)])
+    n_psd = P.shape[0]
+    eq_rows = sp.hstack([program.A_eq.T, program.A_ineq.T, -P.T])
     cone_rows = sp.hstack([sp.csr_matrix((m_in + n_psd, m_eq)), -sp.identity(m_in + n_psd)])
     A = sp.vstack([eq_rows, cone_rows], format="csc")
-    q = np.concatenate([program.b_eq, program.b_ineq, *p0])
+    q = np.concatenate([program.b_eq, program.b_ineq, p0])
     b = np.concatenate([-program.c, np.zeros(m_in + n_psd)])
     return StandardForm(program, formulation, triangle, q, A, b, n, m_in, dims)
