@@ -81,10 +81,10 @@ def residuals(program: ConicProgram, solution: ConicSolution) -> Residuals | Non
 
     * primal: the largest of ``|A_eq x - b_eq|_inf / (1 + |b_eq|_inf)``,
       ``max(A_ineq x - b_ineq, 0) / (1 + |b_ineq|_inf)`` and, per PSD block, the most
-      negative eigenvalue of ``mat(F0 + F x)`` over ``1 + `` its largest entry;
+      negative eigenvalue of ``mat(F0 + F x)`` over one plus its largest entry;
     * dual: ``|c + A_eq^T y + A_ineq^T z - sum_j F_j^T vec Z_j|_inf / (1 + |c|_inf)``, the
       negative part of ``z`` and the most negative eigenvalue of each ``Z_j`` over
-      ``1 +`` its largest entry;
+      one plus its largest entry;
     * gap: ``|p - d| / max(1, |p|, |d|)`` with ``p = c x + c0`` and ``d`` the dual
       objective of :mod:`gmp.conic`, both recomputed here;
     * bound effect: ``(max(0, -x . r) + sum_j lambda_min^-(Z_j) tr mat(F0_j + F_j x)) / max(1, |p|, |d|)``
