@@ -80,8 +80,11 @@ except ImportError:  # pragma: no cover - depends on the environment
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
+from _common import cpu_model as _cpu_model  # noqa: E402
+from _common import dense_ball_problem as pop_problem
+from _common import load_average as _load
+from _common import package_version
 
-from _common import cpu_model as _cpu_model, dense_ball_problem as pop_problem, load_average as _load, package_version  # noqa: E402
 import gmp
 from gmp.monomials import basis, count
 

@@ -48,8 +48,8 @@ except ImportError:  # pragma: no cover
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
-
 from _common import cpu_model, load_average  # noqa: E402
+
 from polymom_apps import estimate
 from polymom_apps.em import em_gaussian_mixture
 from polymom_apps.estimators import em_mean_constraints

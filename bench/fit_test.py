@@ -33,8 +33,8 @@ except ImportError:  # pragma: no cover
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
-
 from _common import cpu_model, load_average  # noqa: E402
+
 from polymom_apps import estimate
 from polymom_apps.experiments.synthetic import sample_gaussians
 from polymom_apps.models import gaussian_1d, gaussian_nd
@@ -80,7 +80,8 @@ def main(argv=None) -> int:
     Ts = [int(float(t)) for t in args.T.split(",")]
     print(f"# python bench/fit_test.py --reps {args.reps} --T {args.T}")
     print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {cpu_model()}, load {load_average()}")
-    print(f"{'case':<30s} {'kind':<12s} {'T':>7s} {'dof':>4s} {'mean J':>8s} {'p<0.05':>7s} {'p<0.01':>7s} {'no test':>8s}")
+    print(f"{'case':<30s} {'kind':<12s} {'T':>7s} {'dof':>4s} {'mean J':>8s} "
+          f"{'p<0.05':>7s} {'p<0.01':>7s} {'no test':>8s}")
     for name, kind, spec, cons, draw in cases():
         for T in Ts:
             rng = np.random.default_rng(args.seed)

@@ -48,8 +48,8 @@ except ImportError:  # pragma: no cover - depends on the environment
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
-
 from _common import dense_ball_problem, package_version  # noqa: E402
+
 import gmp
 from gmp_backends import SolverOptions, get_backend
 

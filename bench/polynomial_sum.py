@@ -24,8 +24,8 @@ except ImportError:  # pragma: no cover
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
-
 from _common import cpu_model, load_average  # noqa: E402
+
 import gmp
 from gmp.monomials import basis
 

@@ -70,8 +70,10 @@ except ImportError:  # pragma: no cover - depends on the environment
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
+from _common import cpu_model as _cpu_model  # noqa: E402
+from _common import dense_ball_problem, package_version
+from _common import load_average as _load
 
-from _common import cpu_model as _cpu_model, dense_ball_problem, load_average as _load, package_version  # noqa: E402
 import gmp
 from gmp.monomials import count
 
@@ -307,7 +309,7 @@ def render(headers: list[str], rows: list[list[str]], markdown: bool) -> str:
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines)
     widths = [max(len(h), *(len(r[k]) for r in rows)) if rows else len(h) for k, h in enumerate(headers)]
-    fmt = "  ".join("{:>%d}" % w for w in widths)
+    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
     return "\n".join([fmt.format(*headers), fmt.format(*("-" * w for w in widths))] + [fmt.format(*r) for r in rows])
 
 
@@ -315,7 +317,8 @@ def environment() -> str:
     import scipy
 
     cv = package_version("cvxopt")  # without importing the solver
-    threads = {k: os.environ[k] for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS") if k in os.environ}
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    threads = {k: os.environ[k] for k in names if k in os.environ}
     return (
         f"date: {_dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}; "
         f"machine: {_cpu_model()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; "
@@ -351,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rmax", type=int, default=4, help="largest relaxation order (default 4)")
     ap.add_argument("--max-moments", type=int, default=50_000, help="skip sizes with more moments (default 50000)")
     ap.add_argument("--max-solve-seconds", type=float, default=60.0,
-                    help="abandon a solve after this many seconds, and do not start one predicted to take longer (default 60)")
+                    help="abandon a solve after this many seconds, and do not start one predicted "
+                         "to take longer (default 60)")
     ap.add_argument("--no-solve", action="store_true", help="time the builds only")
     ap.add_argument("--repeats", type=int, default=3, help="timed builds per size, best kept (default 3)")
     ap.add_argument("--markdown", action="store_true", help="print markdown tables (for docs/benchmarks.md)")
@@ -359,10 +363,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="also time the build of bench/backends.py's trace family (many moment constraints)")
     args = ap.parse_args(argv)
 
-    cmd = "python bench/relaxation_build.py " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    given = sys.argv[1:] if argv is None else argv
+    cmd = "python bench/relaxation_build.py " + " ".join(shlex.quote(a) for a in given)
     full = (f"python bench/relaxation_build.py --nmax {args.nmax} --rmax {args.rmax} "
             f"--max-moments {args.max_moments} --max-solve-seconds {args.max_solve_seconds:g} "
-            f"--repeats {args.repeats}" + (" --no-solve" if args.no_solve else "") + (" --markdown" if args.markdown else "")
+            f"--repeats {args.repeats}" + (" --no-solve" if args.no_solve else "")
+            + (" --markdown" if args.markdown else "")
             + (" --trace" if args.trace else ""))
     print(f"# reproduce: {cmd.strip()}")
     print(f"#   (all settings: {full})")

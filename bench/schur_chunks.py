@@ -37,8 +37,8 @@ except ImportError:  # a checkout without pip install -e .
 
 import numpy as np
 import scipy.sparse as sp
-
 from _common import dense_ball_problem  # noqa: E402
+
 import gmp
 import gmp_backends.cvxopt_kkt as ck
 from gmp import GMP, Measure, build_relaxation

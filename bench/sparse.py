@@ -36,10 +36,10 @@ try:
 except ImportError:  # a checkout without pip install -e .
     sys.path.insert(0, ROOT)
 
+from _common import cpu_model, load_average, package_version  # noqa: E402
+
 import gmp  # noqa: E402
 from gmp.testing import CHAINED_FAMILIES, chained_problem, sparse_maxcut  # noqa: E402
-
-from _common import cpu_model, load_average, package_version  # noqa: E402
 
 SIZES = (10, 20, 50, 100, 200, 500, 1000)
 RELAXATIONS = ("dense", "correlative", "correlative+term")
@@ -104,7 +104,7 @@ def run_subprocess(args: list[str], cap: float, python: str | None = None, scrip
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
     if done.returncode != 0 or not lines:
         last = (done.stderr.strip().splitlines() or ["no output"])[-1][:160]
-        killed = " (killed by signal %d: out of memory?)" % -done.returncode if done.returncode < 0 else ""
+        killed = f" (killed by signal {-done.returncode}: out of memory?)" if done.returncode < 0 else ""
         return {"failure": f"exit {done.returncode}{killed}: {last}"}
     out = json.loads(lines[-1])
     out["wall"] = time.perf_counter() - start
@@ -190,7 +190,8 @@ def main() -> None:
                 r.update(family=fam, n=n, relaxation="ncpol2sdpa chordal")
                 rows.append(r)
                 text = (f"> {a.sparse_cap:.0f} s" if r.get("timeout") else r.get("failure") or
-                        f"build {r['build']:7.3f}  solve {r['solve']:8.3f}  err {_fmt(r['error'], '.1e')}  {r['status']}")
+                        f"build {r['build']:7.3f}  solve {r['solve']:8.3f}  "
+                        f"err {_fmt(r['error'], '.1e')}  {r['status']}")
                 print(f"{fam:24s} n={n:<5d} {'ncpol2sdpa chordal':17s} {text}", flush=True)
     print(f"# load {load_average()} at the end")
     if a.markdown:

@@ -14,7 +14,10 @@ solvers, found through the ``gmp.backends`` entry points), ``polymom_apps``
 """
 from __future__ import annotations
 
+from .backend import Availability, Backend
+from .certify import Certification, certify
 from .conic import ConicProgram, ConicSolution, PSDBlock
+from .dispatch import run
 from .errors import (
     BackendError,
     BackendNotAvailableError,
@@ -25,25 +28,22 @@ from .errors import (
     OrderError,
     UnknownBackendError,
 )
+from .extraction import Atoms, ExtractionFailure, atoms_to_moments, extract_atoms
+from .flatness import FlatnessReport, flatness  # the function; the module is sys.modules["gmp.flatness"]
 from .moments import MomentSequence
 from .monomials import basis, count
+from .options import SolverOptions
+from .package import package
 from .polynomial import Constraint, Polynomial, Variable, as_polynomial, from_sympy, polysum, variables
 from .problem import GMP, Measure, MomentConstraint, MomentExpr, Objective, maximize, minimize
-from .relaxation import RelaxationMap, build_relaxation, relax
-from .size import RelaxationSize, relaxation_size, set_size_limit
-from .result import AtomCheck, Result
-from .backend import Availability, Backend
-from .options import SolverOptions
-from .registry import available_backends, register_backend, resolve_backend, use_backend
-from .dispatch import run
-from .certify import Certification, certify
-from .package import package
-from .solve import solve, solve_gmp
-from .status import Status
 from .rank import FixedRank, RankRule, RelativeTolerance, SpectralGap, as_rank_rule, numerical_rank
-from .flatness import FlatnessReport, flatness   # the function; the module is sys.modules["gmp.flatness"]
-from .extraction import Atoms, ExtractionFailure, atoms_to_moments, extract_atoms
+from .registry import available_backends, register_backend, resolve_backend, use_backend
+from .relaxation import RelaxationMap, build_relaxation, relax
+from .result import AtomCheck, Result
+from .size import RelaxationSize, relaxation_size, set_size_limit
+from .solve import solve, solve_gmp
 from .sparsity import Sparsity
+from .status import Status
 
 __version__ = "0.1.0"
 

@@ -15,13 +15,14 @@ moments may be unknown (stored as NaN), and asking for one raises
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .errors import MissingMomentError, ModelError
 from .monomials import basis, count, index, sum_index_table
-from .polynomial import Polynomial, Variable, _as_variable_list, as_polynomial, monomial_values
+from .polynomial import Variable, _as_variable_list, as_polynomial, monomial_values
 
 __all__ = ["MomentSequence"]
 
@@ -62,7 +63,7 @@ class MomentSequence:
 
     # -- constructors ---------------------------------------------------------
     @classmethod
-    def from_atoms(cls, variables: Sequence[Any], points: Any, weights: Any, degree: int) -> "MomentSequence":
+    def from_atoms(cls, variables: Sequence[Any], points: Any, weights: Any, degree: int) -> MomentSequence:
         """Exact moments of ``sum_j weights[j] * delta(points[j])``.
 
         Parameters
@@ -94,7 +95,9 @@ class MomentSequence:
         return cls(vs, degree, y)
 
     @classmethod
-    def from_dict(cls, variables: Sequence[Any], moments: dict[tuple[int, ...], float], degree: int | None = None) -> "MomentSequence":
+    def from_dict(
+        cls, variables: Sequence[Any], moments: dict[tuple[int, ...], float], degree: int | None = None
+    ) -> MomentSequence:
         """From ``{exponent tuple: value}``; moments not given are unknown (not zero)."""
         vs = _as_variable_list(variables)
         keys = np.array(list(moments.keys()), dtype=np.int64).reshape(-1, len(vs))
@@ -184,7 +187,7 @@ class MomentSequence:
             raise MissingMomentError("the moment matrix needs moments this sequence does not know")
         return vals
 
-    def truncate(self, degree: int) -> "MomentSequence":
+    def truncate(self, degree: int) -> MomentSequence:
         if degree > self.degree:
             raise MissingMomentError(f"cannot extend a degree-{self.degree} sequence to {degree}")
         return MomentSequence(self.variables, degree, self.values[: count(self.n_vars, degree)])

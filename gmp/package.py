@@ -74,7 +74,8 @@ def package(rmap: RelaxationMap, solution: ConicSolution, certification: Certifi
 
 
 def _message(status: Status, solution: ConicSolution, certification: Certification) -> str:
-    what = "the relaxation" if certification.sparsity is None else f"the {certification.sparsity.kind} sparse relaxation"
+    sparsity = certification.sparsity
+    what = "the relaxation" if sparsity is None else f"the {sparsity.kind} sparse relaxation"
     if status is Status.INFEASIBLE:
         return f"{what} is infeasible, so the problem is infeasible ({solution.message})"
     if status is Status.UNBOUNDED:

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import itertools
 import numbers
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class Variable:
     def __repr__(self) -> str:
         return self.name
 
-    def __lt__(self, other: "Variable") -> bool:
+    def __lt__(self, other: Variable) -> bool:
         return self.uid < other.uid
 
 
@@ -118,7 +119,7 @@ class Polynomial:
 
     # -- construction ----------------------------------------------------
     @classmethod
-    def constant(cls, c: float) -> "Polynomial":
+    def constant(cls, c: float) -> Polynomial:
         c = _check_coef(c, "constant")
         return cls((), np.zeros((1, 0), np.int64), [c])
 
@@ -148,7 +149,7 @@ class Polynomial:
     def is_constant(self) -> bool:
         return self.degree == 0
 
-    def terms_in(self, variables: Sequence[Variable | "Polynomial"]) -> tuple[np.ndarray, np.ndarray]:
+    def terms_in(self, variables: Sequence[Variable | Polynomial]) -> tuple[np.ndarray, np.ndarray]:
         """Exponents re-expressed over ``variables`` (in that order) and the coefficients.
 
         Raises :class:`ModelError` naming any variable of the polynomial that is
@@ -170,7 +171,7 @@ class Polynomial:
         return out, self.coefs
 
     # -- evaluation -------------------------------------------------------
-    def evaluate(self, points: Any, variables: Sequence[Variable | "Polynomial"] | None = None) -> np.ndarray:
+    def evaluate(self, points: Any, variables: Sequence[Variable | Polynomial] | None = None) -> np.ndarray:
         """Values at many points.
 
         Parameters
@@ -199,7 +200,7 @@ class Polynomial:
     __call__ = evaluate
 
     # -- arithmetic -------------------------------------------------------
-    def _binary(self, other: Any, op: str) -> "Polynomial":
+    def _binary(self, other: Any, op: str) -> Polynomial:
         o = as_polynomial(other, where=f"operand of {op}")
         vs = tuple(sorted(set(self.vars) | set(o.vars)))
         a, ca = self.terms_in(vs)
@@ -213,24 +214,24 @@ class Polynomial:
         exps = (a[:, None, :] + b[None, :, :]).reshape(a.shape[0] * b.shape[0], len(vs))  # -1 fails with no vars
         return Polynomial(vs, exps, np.outer(ca, cb).ravel())
 
-    def __add__(self, other: Any) -> "Polynomial":
+    def __add__(self, other: Any) -> Polynomial:
         return self._binary(other, "+")
 
-    def __radd__(self, other: Any) -> "Polynomial":
+    def __radd__(self, other: Any) -> Polynomial:
         return self._binary(other, "+")
 
-    def __sub__(self, other: Any) -> "Polynomial":
+    def __sub__(self, other: Any) -> Polynomial:
         return self._binary(other, "-")
 
-    def __rsub__(self, other: Any) -> "Polynomial":
+    def __rsub__(self, other: Any) -> Polynomial:
         return as_polynomial(other, where="operand of -")._binary(self, "-")
 
-    def __mul__(self, other: Any) -> "Polynomial":
+    def __mul__(self, other: Any) -> Polynomial:
         return self._binary(other, "*")
 
     __rmul__ = __mul__
 
-    def __truediv__(self, other: Any) -> "Polynomial":
+    def __truediv__(self, other: Any) -> Polynomial:
         if isinstance(other, Polynomial):
             if not other.is_constant():
                 raise ModelError(f"cannot divide by the non-constant polynomial {other}")
@@ -240,13 +241,13 @@ class Polynomial:
             raise ModelError("division of a polynomial by zero")
         return self * (1.0 / c)
 
-    def __neg__(self) -> "Polynomial":
+    def __neg__(self) -> Polynomial:
         return Polynomial(self.vars, self.exps, -self.coefs, _canonical=True)
 
-    def __pos__(self) -> "Polynomial":
+    def __pos__(self) -> Polynomial:
         return self
 
-    def __pow__(self, k: Any) -> "Polynomial":
+    def __pow__(self, k: Any) -> Polynomial:
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0:
             raise ModelError(f"polynomial powers must be non-negative integers, got {k!r}")
         if int(k) and self.degree * int(k) > MAX_DEGREE:
@@ -261,16 +262,16 @@ class Polynomial:
         return result
 
     # -- constraints --------------------------------------------------------
-    def __ge__(self, other: Any) -> "Constraint":
+    def __ge__(self, other: Any) -> Constraint:
         return Constraint(self - other, ">=")
 
-    def __le__(self, other: Any) -> "Constraint":
+    def __le__(self, other: Any) -> Constraint:
         return Constraint(as_polynomial(other, where="right side of <=") - self, ">=")
 
-    def __eq__(self, other: Any) -> "Constraint":  # type: ignore[override]
+    def __eq__(self, other: Any) -> Constraint:  # type: ignore[override]
         return Constraint(self - other, "==")
 
-    def __gt__(self, other: Any) -> "Constraint":
+    def __gt__(self, other: Any) -> Constraint:
         raise ModelError("strict inequalities are not supported; write p >= q")
 
     __lt__ = __gt__

@@ -19,8 +19,9 @@ The problem is validated when built and is immutable afterwards.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,9 @@ class Measure:
     name : str
     """
 
-    def __init__(self, variables: Any, support: Iterable[Constraint] = (), mass: float | None | str = _AUTO, name: str = "mu"):
+    def __init__(
+        self, variables: Any, support: Iterable[Constraint] = (), mass: float | None | str = _AUTO, name: str = "mu"
+    ):
         if isinstance(variables, (Polynomial, Variable)):
             variables = [variables]
         self.variables: tuple[Variable, ...] = _as_variable_list(variables)
@@ -93,7 +96,7 @@ class Measure:
     def n_vars(self) -> int:
         return len(self.variables)
 
-    def E(self, p: Any) -> "MomentExpr":
+    def E(self, p: Any) -> MomentExpr:
         """The linear functional ``L_mu(p) = ∫ p dmu`` as an expression."""
         poly = as_polynomial(p, where=f"argument of {self.name}.E")
         foreign = [v.name for v in poly.vars if v not in self.variables]
@@ -124,7 +127,7 @@ class MomentExpr:
         self.terms = terms
         self.const = float(const)
 
-    def _coerce(self, other: Any) -> "MomentExpr":
+    def _coerce(self, other: Any) -> MomentExpr:
         if isinstance(other, MomentExpr):
             return other
         if isinstance(other, numbers.Real) and not isinstance(other, bool) and np.isfinite(other):
@@ -136,7 +139,7 @@ class MomentExpr:
             )
         raise ModelError(f"expected a moment expression or a finite number, got {other!r}")
 
-    def __add__(self, other: Any) -> "MomentExpr":
+    def __add__(self, other: Any) -> MomentExpr:
         o = self._coerce(other)
         terms = dict(self.terms)
         for key, (m, p) in o.terms.items():
@@ -145,29 +148,29 @@ class MomentExpr:
 
     __radd__ = __add__
 
-    def __neg__(self) -> "MomentExpr":
+    def __neg__(self) -> MomentExpr:
         return MomentExpr({k: (m, -p) for k, (m, p) in self.terms.items()}, -self.const)
 
-    def __sub__(self, other: Any) -> "MomentExpr":
+    def __sub__(self, other: Any) -> MomentExpr:
         return self + (-self._coerce(other))
 
-    def __rsub__(self, other: Any) -> "MomentExpr":
+    def __rsub__(self, other: Any) -> MomentExpr:
         return self._coerce(other) - self
 
-    def __mul__(self, c: Any) -> "MomentExpr":
+    def __mul__(self, c: Any) -> MomentExpr:
         if isinstance(c, bool) or not isinstance(c, numbers.Real) or not np.isfinite(c):
             raise ModelError(f"a moment expression can only be scaled by a finite number, got {c!r}")
         return MomentExpr({k: (m, p * float(c)) for k, (m, p) in self.terms.items()}, self.const * float(c))
 
     __rmul__ = __mul__
 
-    def __ge__(self, other: Any) -> "MomentConstraint":
+    def __ge__(self, other: Any) -> MomentConstraint:
         return MomentConstraint(self - other, ">=")
 
-    def __le__(self, other: Any) -> "MomentConstraint":
+    def __le__(self, other: Any) -> MomentConstraint:
         return MomentConstraint(self._coerce(other) - self, ">=")
 
-    def __eq__(self, other: Any) -> "MomentConstraint":  # type: ignore[override]
+    def __eq__(self, other: Any) -> MomentConstraint:  # type: ignore[override]
         return MomentConstraint(self - other, "==")
 
     @property

@@ -27,8 +27,15 @@ import numpy as np
 
 from .conic import ConicProgram, ConicSolution, PSDBlock
 from .errors import OrderError
-from .matrices import (csr_from_triplets, freeze, half_degree, localizing_coefficients, localizing_equality_triplets,
-                       moment_coefficients, trace_vector)
+from .matrices import (
+    csr_from_triplets,
+    freeze,
+    half_degree,
+    localizing_coefficients,
+    localizing_equality_triplets,
+    moment_coefficients,
+    trace_vector,
+)
 from .moments import MomentSequence
 from .monomials import count, index
 from .size import check_size

@@ -6,7 +6,8 @@ Both validate their input and hand a :class:`~gmp.problem.GMP` to the hierarchy
 from __future__ import annotations
 
 import numbers
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .errors import ModelError
 from .hierarchy import DEFAULT_MAX_ORDER_STEPS, climb

@@ -13,13 +13,14 @@ at which the Lasserre hierarchy is exact *and* certified by flatness.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from .polynomial import Constraint, Polynomial, polysum, variables
-from .problem import GMP, Measure, maximize, minimize
+from .problem import GMP, Measure, maximize
 from .status import Status
 
 __all__ = ["Instance", "KnownProblem", "PROBLEMS", "get_problem", "random_atoms", "match_atoms",
@@ -74,7 +75,9 @@ class KnownProblem:
     lower_orders: dict[int, float] = field(default_factory=dict)
 
 
-def _pop(f: Callable, n: int, cons: Callable | None = None, sense: str = "min", name: str = "x") -> Callable[[], Instance]:
+def _pop(
+    f: Callable, n: int, cons: Callable | None = None, sense: str = "min", name: str = "x"
+) -> Callable[[], Instance]:
     def build() -> Instance:
         x = variables(name, n)
         return Instance(tuple(x), f(*x), tuple(cons(*x)) if cons else (), sense)
@@ -245,7 +248,8 @@ PROBLEMS: tuple[KnownProblem, ...] = (
               "exact from order 1, but the tail's top moment is free until order 3, so flatness needs order 3"),
     ),
     KnownProblem(
-        "gmp_cantelli_two_measures", "Cantelli's one-sided bound as a GMP [Las08]: max P(X >= 1), E X = 0, E X^2 = 1 -> 1/2",
+        "gmp_cantelli_two_measures",
+        "Cantelli's one-sided bound as a GMP [Las08]: max P(X >= 1), E X = 0, E X^2 = 1 -> 1/2",
         _cantelli_build, 0.5, None, 1,
     ),
     KnownProblem(
@@ -287,7 +291,9 @@ def random_atoms(n: int, k: int, rng: np.random.Generator | int | None = None, m
     return np.array(pts), w
 
 
-def match_atoms(points: np.ndarray, weights: np.ndarray, ref_points: np.ndarray, ref_weights: np.ndarray | None = None) -> tuple[float, float]:
+def match_atoms(
+    points: np.ndarray, weights: np.ndarray, ref_points: np.ndarray, ref_weights: np.ndarray | None = None
+) -> tuple[float, float]:
     """Best-permutation max error of points (and weights) against a reference.
 
     Returns ``(max point error, max weight error)``; ``inf`` when the counts differ.

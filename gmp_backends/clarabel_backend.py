@@ -53,12 +53,12 @@ from typing import Any, ClassVar
 
 import scipy.sparse as sp
 
+from gmp.backend import Backend
 from gmp.conic import ConicProgram, ConicSolution
 from gmp.errors import OptionError
+from gmp.options import SolverOptions
 from gmp.status import Status
 
-from gmp.backend import Backend
-from gmp.options import SolverOptions
 from .presolve import has_no_cones, solve_without_cones
 from .standard_form import StandardForm, build_standard_form, check_formulation
 from .status_map import describe, lookup

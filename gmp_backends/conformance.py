@@ -45,12 +45,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from gmp.conic import ConicProgram, ConicSolution, PSDBlock
-from gmp.status import Status
-
 from gmp.backend import Backend
+from gmp.conic import ConicProgram, ConicSolution, PSDBlock
 from gmp.options import SolverOptions
 from gmp.registry import resolve_backend
+from gmp.status import Status
 
 __all__ = [
     "ConformanceCase", "CaseResult", "ConformanceReport", "CASES", "KNOWN_FAILURES",

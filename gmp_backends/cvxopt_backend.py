@@ -43,18 +43,19 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from gmp.backend import Backend
 from gmp.conic import ConicProgram, ConicSolution
 from gmp.errors import OptionError
-from gmp.status import Status
-
-from gmp.backend import Backend
 from gmp.options import SolverOptions
+from gmp.status import Status
 
 from .blocks import vec_psd_lower
 from .cvxopt_kkt import BLOCK_SCHUR_MAX_DENSITY, BLOCK_SCHUR_MIN_VARS, BlockSchurKKT, SparseSchurKKT, schur_density
-from .presolve import CONSISTENCY_TOL  # noqa: F401  (re-exported for callers of this module)
+from .presolve import (
+    CONSISTENCY_TOL,  # noqa: F401  (re-exported for callers of this module)
+    has_no_cones,
+)
 from .presolve import RowReduction as _Rows
-from .presolve import has_no_cones
 from .presolve import independent_rows as _independent_rows
 from .presolve import solve_without_cones as _solve_without_cones
 from .status_map import describe, lookup

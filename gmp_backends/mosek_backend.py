@@ -84,14 +84,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from gmp.assess import residuals
+from gmp.backend import Availability, Backend, _module_found
 from gmp.conic import ConicProgram, ConicSolution
 from gmp.errors import BackendNotAvailableError, ModelError, OptionError
+from gmp.options import SolverOptions
 from gmp.status import Status
 
-from gmp.backend import Availability, Backend, _module_found
-from gmp.options import SolverOptions
-
 from .blocks import packed_psd
+from .svec import SOLVER_TRIANGLE, smat
 
 __all__ = ["MosekBackend", "MosekAvailability", "LICENCE_ENV", "default_licence_path",
            "licence_problem", "TASK_FORMATS"]
@@ -102,7 +102,6 @@ LICENCE_ENV = "MOSEKLM_LICENSE_FILE"
 #: (optionally followed by a compression suffix).
 TASK_FORMATS = (".ptf", ".cbf", ".task", ".jtask")
 _COMPRESSION = (".gz", ".zst", ".bz2")
-_SQRT2 = math.sqrt(2.0)
 
 LICENCE_REMEDY = (
     "MOSEK looks for its licence in the file named by the environment variable "
@@ -342,37 +341,6 @@ def _print_log(text: str) -> None:
 
 
 # -- building ----------------------------------------------------------------
-def svec_coo(F: sp.spmatrix, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """MOSEK ``svec`` rows of a block's coefficients: (svec row, column, value).
-
-    Reads the lower triangle of each column-major ``vec`` (the upper one is
-    its mirror); off-diagonal values are multiplied by √2.
-    """
-    F = sp.coo_matrix(F)
-    i, j = F.row % dim, F.row // dim
-    keep = (i >= j) & (F.data != 0)
-    i, j, col, val = i[keep], j[keep], F.col[keep], F.data[keep]
-    rows = j * dim - (j * (j - 1)) // 2 + (i - j)
-    return rows.astype(np.int64), col.astype(np.int64), np.where(i == j, val, _SQRT2 * val)
-
-
-def svec(vecX: np.ndarray, dim: int) -> np.ndarray:
-    """MOSEK ``svec`` of a column-major ``vec`` (lower triangle, √2 off the diagonal)."""
-    j, i = np.triu_indices(dim)          # column-major lower-triangle order
-    out = np.asarray(vecX, dtype=float)[i + j * dim]
-    return np.where(i == j, out, _SQRT2 * out)
-
-
-def smat(v: np.ndarray, dim: int) -> np.ndarray:
-    """The symmetric matrix of a MOSEK ``svec`` (inverse of :func:`svec`)."""
-    j, i = np.triu_indices(dim)
-    v = np.asarray(v, dtype=float)
-    M = np.zeros((dim, dim))
-    M[i, j] = np.where(i == j, v, v / _SQRT2)
-    M[j, i] = M[i, j]
-    return M
-
-
 def _fill_task(mosek: Any, task: Any, program: ConicProgram) -> None:
     n = program.n_vars
     inf = math.inf
@@ -403,7 +371,7 @@ def _fill_task(mosek: Any, task: Any, program: ConicProgram) -> None:
         return
     # every block at once (thousands of small blocks in a sparse relaxation): MOSEK's svec
     # is the lower triangle column by column, off-diagonals times sqrt(2)
-    P, g = packed_psd(program, "lower")
+    P, g = packed_psd(program, SOLVER_TRIANGLE["mosek"])
     P = P.tocoo()
     offset = P.shape[0]
     task.appendafes(offset)
@@ -493,7 +461,7 @@ def duals_from_mosek(y: np.ndarray, doty: np.ndarray, program: ConicProgram
     blocks, offset = [], 0
     for d in program.psd_dims:
         size = d * (d + 1) // 2
-        blocks.append(smat(doty[offset:offset + size], d))
+        blocks.append(smat(doty[offset:offset + size], SOLVER_TRIANGLE["mosek"]))
         offset += size
     return -y[:program.n_eq], -y[program.n_eq:], tuple(blocks)
 

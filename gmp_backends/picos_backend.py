@@ -55,12 +55,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from gmp.backend import Backend
 from gmp.conic import ConicProgram, ConicSolution
 from gmp.errors import OptionError
+from gmp.options import SolverOptions
 from gmp.status import Status
 
-from gmp.backend import Backend
-from gmp.options import SolverOptions
 from .presolve import has_no_cones, solve_without_cones
 
 __all__ = ["PicosBackend"]

@@ -472,9 +472,10 @@ def em_gaussian_mixture_starts(X, starts, **kwargs) -> GaussianEM:
 
     ``kwargs`` are those of :func:`em_gaussian_mixture` (``covariance_type``, ``mean_constraint``,
     ``tol``, ``accelerate``, ...). A later start must end higher by more than :data:`TIE` per
-    sample to replace an earlier one (equal maxima reached from two starts differ in rounding). Where the likelihood has several maxima, EM from one start
-    reaches the one whose basin holds it; several Polymom starts (:func:`gaussian_starts`)
-    cost little and reach the higher one more often (docs/polymom.md).
+    sample to replace an earlier one (equal maxima reached from two starts differ in rounding).
+    Where the likelihood has several maxima, EM from one start reaches the one whose basin holds it;
+    several Polymom starts (:func:`gaussian_starts`) cost little and reach the higher one more often
+    (docs/polymom.md).
     """
     if not starts:
         raise ModelError("em_gaussian_mixture_starts needs at least one start (means, variances, weights)")

@@ -21,7 +21,8 @@ estimators", Econometrica 50(4), 1982.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

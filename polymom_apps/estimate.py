@@ -15,8 +15,9 @@ polynomials", NIPS 2015.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -27,8 +28,7 @@ from .constraints import split_constraints, to_standardized
 from .empirical import empirical_moments, moment_covariance
 from .extraction import extract_mixture
 from .fit_test import MISFIT_RESIDUAL, flag_misfit, free_parameters, identifiability_notes, j_test  # noqa: F401
-from .programs import (build_program, default_order, gmp_result, order_for, parameter_measure, riesz_matrix,
-                       run_program)
+from .programs import build_program, default_order, gmp_result, order_for, parameter_measure, riesz_matrix, run_program
 from .refine import polish
 from .results import EstimateResult, FitTest
 from .robust import inverse_sqrt
@@ -42,7 +42,8 @@ __all__ = ["EstimateResult", "FitTest", "estimate", "estimate_from_moments", "de
 # _riesz_matrix (programs.riesz_matrix)
 _riesz_matrix = riesz_matrix
 
-DEFAULT_METHOD = "robust"  # measured: exact equalities are infeasible on sample moments when they pin y (linear regressions)
+# exact equalities are infeasible on sample moments when they pin y (linear regressions)
+DEFAULT_METHOD = "robust"
 DEFAULT_LAM = 1e-2  # robust form: lam = DEFAULT_LAM * N / T (see docs/polymom.md for the measurement)
 #: Weightings of the moments that the polish tries besides the GMM weighting (docs/polymom.md,
 #: "Small samples"): "diagonal" (the inverse variances of phi(x)) and/or "identity".

@@ -30,8 +30,8 @@ import numpy as np
 
 from gmp import ModelError, count
 
-from .constraints import split_constraints
 from .arguments import check_k, min_samples
+from .constraints import split_constraints
 from .em import TO_MAXIMUM, em_gaussian_mixture_starts, em_linear_regressions, gaussian_starts
 from .empirical import is_dask_array
 from .estimate import DEFAULT_METHOD, estimate

@@ -115,7 +115,8 @@ def _normal_pdf(x: np.ndarray, mean: float, var: float) -> np.ndarray:
 
 
 def _plot_1d(ax, mp: MixtureParams, X, components: bool, color: str, linestyle: str) -> None:
-    lo_hi = [mp.means[:, 0] - 4 * np.sqrt(mp.covariances[:, 0, 0]), mp.means[:, 0] + 4 * np.sqrt(mp.covariances[:, 0, 0])]
+    sd = np.sqrt(mp.covariances[:, 0, 0])
+    lo_hi = [mp.means[:, 0] - 4 * sd, mp.means[:, 0] + 4 * sd]
     lo, hi = float(np.min(lo_hi[0])), float(np.max(lo_hi[1]))
     if X is not None:
         lo, hi = min(lo, float(X[:, 0].min())), max(hi, float(X[:, 0].max()))

@@ -21,12 +21,14 @@ estimators", Econometrica 50(4), 1982.
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from gmp import GMP, Certification, Measure, ModelError, OrderError, count, package, relax, run
-from gmp.monomials import basis as monomial_basis, index
+from gmp.monomials import basis as monomial_basis
+from gmp.monomials import index
 from gmp.subbasis import check_subbasis, restrict_moment_matrix
 
 from .robust import robust_program

@@ -25,8 +25,9 @@ polynomials", NIPS 2015.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,7 @@ class Standardized:
     """
 
     X: np.ndarray
-    spec: "MixtureSpec"
+    spec: MixtureSpec
     params_back: Callable[[np.ndarray], np.ndarray]
     description: str = ""
     param_offset: np.ndarray | None = None
@@ -144,7 +145,8 @@ class MixtureSpec:
             )
         if self.log_density is not None and not callable(self.log_density):
             raise ModelError(
-                f"log_density must be a callable (X, params) -> (T, K) array or None, got {type(self.log_density).__name__}"
+                "log_density must be a callable (X, params) -> (T, K) array or None, "
+                f"got {type(self.log_density).__name__}"
             )
         if not callable(self.observations):
             raise ModelError(

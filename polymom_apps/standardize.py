@@ -46,7 +46,7 @@ class Affine:
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, X: np.ndarray, *, center: bool = True, common_scale: bool = False) -> "Affine":
+    def fit(cls, X: np.ndarray, *, center: bool = True, common_scale: bool = False) -> Affine:
         """Mean and standard deviation per column (one scale for all with ``common_scale``).
 
         For a dask array both statistics come from one parallel pass.

@@ -7,8 +7,8 @@ with the robust form (exact equalities are infeasible off the true ``s``: no sig
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 import numpy as np
 
@@ -60,6 +60,9 @@ def profile_tied(tie: Tied, support, run: dict, notes, fit_once: Callable[..., E
         if final.success:
             res = final
         else:
-            notes = list(notes) + [f"{run['method']} form failed at the profiled value ({final.status.value}); robust result kept"]
-    note = f"tied {tie.param} = {best:.8g} on the standardized scale (profiled over [{lo:g}, {hi:g}], {opt.nfev} solves)"
+            notes = list(notes) + [
+                f"{run['method']} form failed at the profiled value ({final.status.value}); robust result kept"
+            ]
+    note = (f"tied {tie.param} = {best:.8g} on the standardized scale "
+            f"(profiled over [{lo:g}, {hi:g}], {opt.nfev} solves)")
     return replace(res, notes=res.notes + tuple(notes) + (note,), tied_value=best)

@@ -13,16 +13,6 @@ import pytest
 
 clarabel = pytest.importorskip("clarabel")
 
-import gmp  # noqa: E402
-from gmp.conic import ConicProgram  # noqa: E402
-from gmp.errors import ModelError, OptionError  # noqa: E402
-from gmp.status import Status  # noqa: E402
-from gmp.testing import get_problem  # noqa: E402
-from gmp_backends import SolverOptions, get_backend  # noqa: E402
-from gmp_backends import clarabel_backend as cb  # noqa: E402
-from gmp_backends.clarabel_backend import ClarabelBackend  # noqa: E402
-from gmp_backends.standard_form import build_standard_form  # noqa: E402
-
 from sdp_cases import (  # noqa: E402
     KNOWN,
     assert_dual_certificate,
@@ -34,6 +24,16 @@ from sdp_cases import (  # noqa: E402
     smallest_eigenvalue,
     unbounded,
 )
+
+import gmp  # noqa: E402
+from gmp.conic import ConicProgram  # noqa: E402
+from gmp.errors import ModelError, OptionError  # noqa: E402
+from gmp.status import Status  # noqa: E402
+from gmp.testing import get_problem  # noqa: E402
+from gmp_backends import SolverOptions, get_backend  # noqa: E402
+from gmp_backends import clarabel_backend as cb  # noqa: E402
+from gmp_backends.clarabel_backend import ClarabelBackend  # noqa: E402
+from gmp_backends.standard_form import build_standard_form  # noqa: E402
 
 FORMS = ("moment", "dual")
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 cvxopt = pytest.importorskip("cvxopt")
 from cvxopt import solvers  # noqa: E402
+from sdp_cases import KNOWN, assert_dual_certificate  # noqa: E402
 
 from gmp.conic import ConicProgram  # noqa: E402
 from gmp.errors import ModelError, OptionError  # noqa: E402
@@ -35,8 +36,6 @@ from gmp_backends.conformance import (  # noqa: E402
 )
 from gmp_backends.cvxopt_backend import CvxoptBackend  # noqa: E402
 from gmp_backends.scripted import ScriptedBackend  # noqa: E402
-
-from sdp_cases import KNOWN, assert_dual_certificate  # noqa: E402
 
 
 @pytest.fixture

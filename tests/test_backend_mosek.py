@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from gmp.assess import assess
-import scipy.sparse as sp
 
 mosek = pytest.importorskip("mosek")
 pytest.importorskip("cvxopt")

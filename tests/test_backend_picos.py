@@ -9,15 +9,6 @@ import pytest
 picos = pytest.importorskip("picos")
 
 from cvxopt import solvers  # noqa: E402
-
-from gmp.conic import ConicProgram  # noqa: E402
-from gmp.errors import OptionError  # noqa: E402
-from gmp.status import Status  # noqa: E402
-from gmp.testing import get_problem  # noqa: E402
-from gmp_backends import SolverOptions, get_backend  # noqa: E402
-from gmp_backends import picos_backend as pb  # noqa: E402
-from gmp_backends.picos_backend import PicosBackend  # noqa: E402
-
 from sdp_cases import (  # noqa: E402
     KNOWN,
     assert_dual_certificate,
@@ -26,6 +17,14 @@ from sdp_cases import (  # noqa: E402
     smallest_eigenvalue,
     unbounded,
 )
+
+from gmp.conic import ConicProgram  # noqa: E402
+from gmp.errors import OptionError  # noqa: E402
+from gmp.status import Status  # noqa: E402
+from gmp.testing import get_problem  # noqa: E402
+from gmp_backends import SolverOptions, get_backend  # noqa: E402
+from gmp_backends import picos_backend as pb  # noqa: E402
+from gmp_backends.picos_backend import PicosBackend  # noqa: E402
 
 
 @pytest.fixture

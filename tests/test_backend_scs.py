@@ -14,15 +14,6 @@ from gmp.assess import assess
 
 scs = pytest.importorskip("scs")
 
-from gmp.conic import ConicProgram  # noqa: E402
-from gmp.errors import OptionError  # noqa: E402
-from gmp.status import Status  # noqa: E402
-from gmp.testing import get_problem  # noqa: E402
-from gmp_backends import SolverOptions, get_backend  # noqa: E402
-from gmp_backends import scs_backend as sb  # noqa: E402
-from gmp_backends.scs_backend import ScsBackend  # noqa: E402
-from gmp_backends.standard_form import build_standard_form  # noqa: E402
-
 from sdp_cases import (  # noqa: E402
     KNOWN,
     assert_dual_certificate,
@@ -33,6 +24,15 @@ from sdp_cases import (  # noqa: E402
     smallest_eigenvalue,
     unbounded,
 )
+
+from gmp.conic import ConicProgram  # noqa: E402
+from gmp.errors import OptionError  # noqa: E402
+from gmp.status import Status  # noqa: E402
+from gmp.testing import get_problem  # noqa: E402
+from gmp_backends import SolverOptions, get_backend  # noqa: E402
+from gmp_backends import scs_backend as sb  # noqa: E402
+from gmp_backends.scs_backend import ScsBackend  # noqa: E402
+from gmp_backends.standard_form import build_standard_form  # noqa: E402
 
 FORMS = ("moment", "dual")
 TIGHT = 1e-9

@@ -16,7 +16,6 @@ import gmp
 from gmp.conic import ConicSolution
 from gmp.status import Status
 from gmp.testing import get_problem
-from gmp import registry
 from gmp_backends import BUILTINS, get_backend
 from gmp_backends.conformance import (
     CASES,

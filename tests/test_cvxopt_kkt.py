@@ -15,8 +15,8 @@ from cvxopt import matrix, misc  # noqa: E402
 import gmp  # noqa: E402
 import gmp_backends.cvxopt_backend as cb  # noqa: E402
 import gmp_backends.cvxopt_kkt as ck  # noqa: E402
-from gmp.monomials import basis  # noqa: E402
 from gmp import Status  # noqa: E402
+from gmp.monomials import basis  # noqa: E402
 from gmp.testing import PROBLEMS, get_problem  # noqa: E402
 from gmp_backends.cvxopt_kkt import SparseSchurKKT  # noqa: E402
 

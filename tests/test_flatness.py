@@ -3,13 +3,13 @@ against known ranks (atomic measures, the uniform measure, a signed measure)."""
 from __future__ import annotations
 
 import doctest
+import importlib
 import itertools
 import math
 
 import numpy as np
 import pytest
 
-import importlib
 from gmp.errors import ModelError
 from gmp.extraction import atoms_to_moments
 from gmp.flatness import (

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 import gmp
+from gmp import registry
 from gmp.errors import ModelError
 from gmp.size import RelaxationTooLarge, relaxation_size, set_size_limit
-from gmp import registry
 
 
 # -- size ------------------------------------------------------------------------

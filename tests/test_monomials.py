@@ -3,7 +3,8 @@ from math import comb
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gmp.monomials import basis, count, index, sum_index_table
 
@@ -62,7 +63,7 @@ def test_sum_index_table_is_index_of_sums(n, r, radix, monkeypatch):
     shift = np.random.default_rng(n).integers(0, 3, size=(4, n))
     tab = sum_index_table(B, B[: len(B) // 2 + 1], shift)
     # the truth: positions in the explicit graded basis (closed-form index checked above)
-    full = basis(n, int((B.sum(1).max() * 2 + shift.sum(1).max())))
+    full = basis(n, int(B.sum(1).max() * 2 + shift.sum(1).max()))
     pos = {tuple(e): k for k, e in enumerate(full.tolist())}
     sums = shift[:, None, None, :] + B[None, :, None, :] + B[None, None, : len(B) // 2 + 1, :]
     ref = np.array([pos[tuple(e)] for e in sums.reshape(-1, n).tolist()]).reshape(tab.shape)

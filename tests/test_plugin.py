@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 import gmp
+from gmp import registry
 from gmp.status import Status
 from gmp.testing import get_problem
-from gmp import registry
 from gmp_backends import available_backends, get_backend
 from gmp_backends.conformance import KNOWN_FAILURES, TIGHT_OPTIONS, run_conformance
 

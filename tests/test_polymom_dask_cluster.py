@@ -1,8 +1,7 @@
 """Estimation from a dask array computed on a real dask.distributed cluster (worker processes)."""
+import dask.array as da
 import numpy as np
 import pytest
-
-import dask.array as da
 from distributed import Client, LocalCluster, get_task_stream
 
 import polymom_apps as pa

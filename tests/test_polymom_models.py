@@ -5,9 +5,21 @@ import numpy as np
 import pytest
 
 import gmp
-from polymom_apps.experiments.synthetic import sample_gaussians, sample_linear_regressions, sample_multiview, sample_poisson
-from polymom_apps.models import (gaussian_1d, gaussian_moment_poly, gaussian_nd, gaussian_x_moments,
-                                 linear_regression, multiview, poisson)
+from polymom_apps.experiments.synthetic import (
+    sample_gaussians,
+    sample_linear_regressions,
+    sample_multiview,
+    sample_poisson,
+)
+from polymom_apps.models import (
+    gaussian_1d,
+    gaussian_moment_poly,
+    gaussian_nd,
+    gaussian_x_moments,
+    linear_regression,
+    multiview,
+    poisson,
+)
 
 
 def test_gaussian_moment_polys_match_textbook_closed_forms():

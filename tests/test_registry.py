@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gmp import registry
 from gmp.conic import ConicProgram, ConicSolution, PSDBlock
 from gmp.errors import (
     BackendError,
@@ -35,7 +36,6 @@ from gmp_backends import (
     unregister_backend,
     use_backend,
 )
-from gmp import registry
 from gmp_backends.scripted import ScriptedBackend
 
 NO_LICENCE = Availability(True, True, False, "no licence found", "set MOSEKLM_LICENSE_FILE")

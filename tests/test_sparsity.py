@@ -1,6 +1,7 @@
 """Correlative and term sparsity: graphs, plans, relaxations and certificates against independent truths."""
 from __future__ import annotations
 
+import networkx as nx
 import numpy as np
 import pytest
 
@@ -9,13 +10,18 @@ from gmp.errors import ModelError
 from gmp.monokeys import KeySpace, local_positions
 from gmp.problem import GMP, Measure, minimize
 from gmp.relaxation import build_relaxation
-from gmp.sparse_relaxation import _polys, build_sparse_relaxation
-from gmp.sparse_relaxation import plan_for
-from gmp.sparsity import (Sparsity, chordal_extension, csp_graph, dense_plan, make_plan, maximal_cliques,
-                          running_intersection, term_blocks)
+from gmp.sparse_relaxation import _polys, build_sparse_relaxation, plan_for
+from gmp.sparsity import (
+    Sparsity,
+    chordal_extension,
+    csp_graph,
+    dense_plan,
+    make_plan,
+    maximal_cliques,
+    running_intersection,
+    term_blocks,
+)
 from gmp.testing import CHAINED_FAMILIES, PROBLEMS, chained_problem, match_atoms, maxcut_band_optimum, sparse_maxcut
-
-import networkx as nx
 
 
 def _gmp(f, cons=()):

@@ -118,10 +118,9 @@ def test_schur_density_of_dense_and_sparse_relaxations():
 
 def test_mosek_task_of_a_sparse_relaxation_has_one_cone_per_block():
     pytest.importorskip("mosek")
-    from gmp.sparse_relaxation import _polys, build_sparse_relaxation
-    from gmp.sparse_relaxation import plan_for
+    from gmp.sparse_relaxation import build_sparse_relaxation, plan_for
     from gmp.sparsity import Sparsity
-    from gmp_backends.mosek_backend import MosekBackend, svec_coo
+    from gmp_backends.mosek_backend import MosekBackend
 
     inst = chained_problem("chained_singular", 40).build()
     mu = gmp.Measure(inst.variables, mass=1.0)
@@ -132,7 +131,7 @@ def test_mosek_task_of_a_sparse_relaxation_has_one_cone_per_block():
         assert task.getnumafe() == sum(d * (d + 1) // 2 for d in prog.psd_dims)
         # the stacked AFE rows equal the per-block svec of each block (lower triangle, sqrt 2 off it)
         k, off = 5, sum(d * (d + 1) // 2 for d in prog.psd_dims[:5])
-        r, c, v = svec_coo(prog.psd[k].F, prog.psd[k].dim)
-        for row, col, val in zip(r, c, v):
+        P = sp.coo_matrix(pack(prog.psd[k].F, prog.psd[k].dim, "lower"))
+        for row, col, val in zip(P.row, P.col, P.data):
             _, cols, vals = task.getafefrow(int(off + row))
             assert dict(zip(cols, vals))[int(col)] == pytest.approx(val)

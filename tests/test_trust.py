@@ -13,14 +13,13 @@ import gmp
 from gmp import Status
 from gmp.assess import assess, check_direction, check_farkas, residuals
 from gmp.boxes import mass_bounds, measure_box
-from gmp.conic import ConicProgram, ConicSolution
+from gmp.conic import ConicSolution
 from gmp.rigorous import lambda_min_lower
 from gmp.scaling import scale_program
 from gmp.testing import PROBLEMS, get_problem
 from gmp.verified_bound import verified_bound
-from gmp_backends import get_backend
+from gmp_backends import BUILTINS, get_backend
 from gmp_backends.conformance import CASES, get_case, infeasible_lp, min_t_2x2, mixed, unbounded
-from gmp_backends import BUILTINS
 from gmp_backends.scripted import ScriptedBackend
 
 

@@ -41,8 +41,12 @@ import numpy as np
 from polymom_apps import estimate
 from polymom_apps.em import TO_MAXIMUM, em_gaussian_mixture_starts, gaussian_starts
 from polymom_apps.estimators import em_mean_constraints
-from polymom_apps.experiments.synthetic import (max_relative_error, sample_gaussians, sample_linear_regressions,
-                                                sample_multiview)
+from polymom_apps.experiments.synthetic import (
+    max_relative_error,
+    sample_gaussians,
+    sample_linear_regressions,
+    sample_multiview,
+)
 from polymom_apps.models import gaussian_nd, linear_regression, multiview
 from polymom_apps.progress import progress
 
@@ -285,7 +289,8 @@ def main(argv=None) -> None:
             ptxt = ", ".join("-" if v is None else f"{v:.2f}" for v in paper)
             print(f"{row:12s} {T:7.0e}  {cells}   ({ptxt})", flush=True)
     if n_gauss:
-        print(f"Poly estimates with a variance <= 0 or weights off the simplex: {infeasible} of {n_gauss} Gaussian fits")
+        print(f"Poly estimates with a variance <= 0 or weights off the simplex: "
+              f"{infeasible} of {n_gauss} Gaussian fits")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ Data layout: ``X[:, :D]`` is ``x``, ``X[:, D]`` is ``y``.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

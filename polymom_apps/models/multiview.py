@@ -41,16 +41,16 @@ def multiview(D: int, *, lower_order: bool = True) -> MixtureSpec:
     views = [variables(v, D) for v in ("a", "b", "d")]
     views = [v if isinstance(v, tuple) else (v,) for v in views]
     params = views[0] + views[1] + views[2]
-    names = tuple(f"view{l + 1}_mean{i + 1}" for l in range(3) for i in range(D))
+    names = tuple(f"view{v + 1}_mean{i + 1}" for v in range(3) for i in range(D))
     cols: list[tuple[int, ...]] = []   # column indices into X of each observation function
     polys = []
     subsets = [(0,), (1,), (2,), (0, 1), (0, 2), (1, 2), (0, 1, 2)] if lower_order else [(0, 1, 2)]
     for views_used in subsets:
         for idx in itertools.product(range(D), repeat=len(views_used)):
-            cols.append(tuple(l * D + i for l, i in zip(views_used, idx)))
+            cols.append(tuple(v * D + i for v, i in zip(views_used, idx)))
             f = 1.0
-            for l, i in zip(views_used, idx):
-                f = f * views[l][i]
+            for v, i in zip(views_used, idx):
+                f = f * views[v][i]
             polys.append(f)
     col_arr = [np.array(c) for c in cols]
 
