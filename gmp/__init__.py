@@ -1,11 +1,5 @@
 """gmp-moments: the Generalized Moment Problem in Python.
 
->>> import gmp
->>> x = gmp.variables("x", 2)
->>> res = gmp.solve(x[0]**2 + x[1]**2 - 2*x[0], [1 - x[0]**2 - x[1]**2 >= 0])   # doctest: +SKIP
->>> res.certified, round(res.bound, 6), res.atoms.points                           # doctest: +SKIP
-(True, -1.0, array([[1., 0.]]))
-
 Layers: ``gmp`` (polynomials, moments, relaxations, flatness, extraction, the
 backend protocol and registry — imports no solver), ``gmp_backends`` (the SDP
 solvers, found through the ``gmp.backends`` entry points), ``polymom_apps``

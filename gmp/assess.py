@@ -1,21 +1,11 @@
 """The core's own check of a solver's answer: residuals, duality gap, and certificates.
 
-Whatever a solver says, :func:`assess` recomputes from the returned point and duals the
-relative primal residual, dual residual and duality gap of the
-:class:`~gmp.conic.ConicProgram` (definitions in :func:`residuals`), and
-
-* keeps ``optimal`` only when all three are within the accuracy tolerance
-  (:func:`tolerances`), else reports ``optimal_inaccurate``;
-* reports a stalled run (iteration or time limit, numerical trouble, or a solver's own
-  "inaccurate") as ``optimal_inaccurate`` when its last point is within the looser
-  tolerance, and as a failure otherwise;
-* keeps ``infeasible`` / ``unbounded`` only when the solver's certificate — a Farkas
-  ray ``(y, z, Z)`` or an improving direction — verifies here; otherwise the status
-  becomes ``numerical_error`` and the message says what the solver claimed and why it
-  is not believed.
-
-This is the one implementation of the "inaccurate" rule: backends map their raw
-statuses (tables of data) and never judge accuracy themselves.
+:func:`assess` recomputes the residuals and gap of the returned point and duals
+(:func:`residuals`) and keeps ``optimal``, ``infeasible`` or ``unbounded`` only when they,
+or the solver's Farkas ray or improving direction, verify here; otherwise the status is
+``optimal_inaccurate`` or ``numerical_error``, with the reason. This is the one
+implementation of the "inaccurate" rule: backends only map their raw statuses
+(docs/algorithms.md, "Assessing a solver's answer").
 """
 from __future__ import annotations
 
@@ -194,7 +184,7 @@ _CLAIMS = {
 
 
 def assess(program: ConicProgram, solution: ConicSolution, tol: float | None = None) -> ConicSolution:
-    """``solution`` with its status decided by the core (module docstring).
+    """``solution`` with its status decided by the core (docs/algorithms.md, "Assessing a solver's answer").
 
     ``info["check"]`` holds the residuals (or the certificate check) and the rule's
     tolerances; the solver's own status stays in ``raw_status``.

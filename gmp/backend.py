@@ -1,13 +1,9 @@
 """The one interface every solver backend implements.
 
-A backend declares its capability as data (``name``, ``required_modules``,
-``pip_extra``, ``supported_options``), answers "can I run here, and if not,
-why not?" without importing its solver (:meth:`Backend.availability`), and
-solves a :class:`gmp.conic.ConicProgram` (:meth:`Backend.solve`). Callers use
-:meth:`Backend.run`, which validates, checks availability, warns about
-options the backend cannot honour, times the solve, turns solver crashes
-into a ``SOLVER_ERROR`` status, and lets the core decide the final status
-from the answer's residuals and certificates (:func:`gmp.assess.assess`).
+A backend declares its capability as data (``name``, ``required_modules``, ``pip_extra``,
+``supported_options``), says whether it can run here, and why not, without importing its
+solver (:meth:`Backend.availability`), and solves a :class:`gmp.conic.ConicProgram`
+(:meth:`Backend.solve`). Callers use :meth:`Backend.run` (docs/algorithms.md, "Backend registry").
 """
 from __future__ import annotations
 

@@ -1,13 +1,10 @@
 """Boxes that contain the supports of a GMP's measures, and bounds on their masses.
 
-A verified bound needs ``|y_a| <= mass * sup_K |x^a|`` for the moments of every
-feasible measure (docs/certificates.md). The box of a measure is read off its support
-constraints: a univariate ``g(x_i) >= 0`` whose superlevel set is bounded on a side, a
-quadratic ``g = c + l.x - x^T Q x >= 0`` with ``Q`` positive definite (a ball or an
-ellipsoid), and equalities ``h == 0`` as ``h >= 0`` and ``-h >= 0``. Every interval is
-widened by a relative ``1e-9`` so that the rounding of roots never makes it too small.
-A mass is bounded when it is fixed, or by a moment constraint on masses only
-(``sum_k a_k mu_k(1) == b`` with every ``a_k > 0``, or ``<= b``).
+A verified bound needs ``|y_a| <= mass * sup_K |x^a|`` for the moments of every feasible
+measure. The box is read off the support constraints (univariate constraints bounded on a
+side, balls and ellipsoids, equalities), widened by a relative 1e-9; a mass is bounded when
+it is fixed or by a moment constraint on masses only (docs/algorithms.md, "Boxes and mass
+bounds"; docs/certificates.md).
 """
 from __future__ import annotations
 
@@ -123,7 +120,7 @@ def _quadratic_box(exps: np.ndarray, coefs: np.ndarray, n: int) -> tuple[np.ndar
 
 
 def measure_box(measure: Measure) -> MeasureBox:
-    """The box read off the support constraints of ``measure`` (see the module docstring)."""
+    """The box read off the support constraints of ``measure`` (docs/algorithms.md, "Boxes and mass bounds")."""
     n = measure.n_vars
     lo = np.full(n, -np.inf)
     hi = np.full(n, np.inf)

@@ -1,18 +1,10 @@
 """The SOS certificate read from the dual side of a relaxation.
 
-For each measure ``mu_k`` the dual solution of the relaxation is the polynomial identity
-(coefficients matched monomial by monomial, [Las01, Sec. 4], [Las08])::
-
-    p_k(x) + q_k(x) - sum_j sigma_j(x) g_j(x) = r_k(x)
-
-``p_k`` the objective's part on ``mu_k`` (in the program's sense: ``-f`` for a
-maximization), ``q_k`` the multipliers of the linear rows (masses, localizing equalities
-``h x^a``, moment constraints) as one polynomial, ``sigma_j = v_j^T G_j v_j`` the SOS
-multipliers with their Gram matrices ``G_j`` (``g_0 = 1`` for the moment matrix), and
-``r_k`` the residual, zero for an exact dual solution. With one probability measure
-and no moment constraint this is ``f - bound = sigma_0 + sum_j sigma_j g_j + sum t h
-+ r``: the reason why ``bound`` is a lower bound. :meth:`SOSCertificate.check`
-evaluates ``r`` (with a bound on its rounding error) and the Gram matrices' spectra.
+Per measure ``mu_k``, the identity ``p_k + q_k - sum_j sigma_j g_j = r_k`` of the
+objective's part, the multipliers of the linear rows, the SOS multipliers with their Gram
+matrices and the residual [Las01, Sec. 4], [Las08]; :meth:`SOSCertificate.check`
+evaluates ``r`` and the Gram matrices' spectra (docs/algorithms.md, "The SOS
+certificate"; docs/certificates.md).
 """
 from __future__ import annotations
 
@@ -76,7 +68,7 @@ class SOSMultiplier:
 
 @dataclass(frozen=True, eq=False)
 class MeasureCertificate:
-    """The identity ``p + q - sum_j sigma_j g_j = r`` for one measure (module docstring)."""
+    """The identity ``p + q - sum_j sigma_j g_j = r`` for one measure (docs/algorithms.md, "The SOS certificate")."""
 
     measure: str
     variables: tuple

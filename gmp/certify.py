@@ -1,13 +1,10 @@
 """The ``certify`` step: what a solved relaxation proves, read from both sides of one solution.
 
-The moment side: flatness [CF96], atoms [HL05] and the per-atom checks (feasible,
-attain the bound). A relaxation is certified only when the solver's answer passed the
-core's checks (status optimal), every measure's moment matrix is flat, its atoms were
-extracted and every atom passed. The dual side: the SOS certificate and a bound that
-holds whatever the solver's accuracy (:mod:`gmp.verified_bound`), and a feasible point
-found by local optimization for the gap (:mod:`gmp.upper_bound`). Anything less than a
-certificate is an answer too: :class:`Certification` says which step stopped and why
-(docs/concepts.md, docs/certificates.md).
+The moment side: flatness [CF96], atoms [HL05] and the per-atom checks. The dual side: the
+SOS certificate, a bound that holds whatever the solver's accuracy (:mod:`gmp.verified_bound`)
+and a feasible point for the gap (:mod:`gmp.upper_bound`). Anything less than a certificate
+is an answer too: :class:`Certification` says which step stopped and why (docs/concepts.md,
+docs/algorithms.md, docs/certificates.md).
 """
 from __future__ import annotations
 
@@ -46,7 +43,9 @@ class Certification:
     Attributes
     ----------
     certified : bool
-        The bound is the optimum and the atoms are minimizers (see the module docstring).
+        The bound is the optimum and the atoms are minimizers: the solver's answer passed
+        the core's checks (status optimal), every measure's moment matrix is flat, its atoms
+        were extracted and every atom passed its checks.
     reason : str
         Why it is certified, or the first step that failed and why.
     moments : tuple of MomentSequence or None

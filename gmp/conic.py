@@ -1,39 +1,10 @@
 """The one neutral type between the model and the solvers.
 
-A moment relaxation is handed to a backend as a :class:`ConicProgram` in the
-"moment" (inequality) form, with the moments ``x`` as decision variables::
-
-    minimize    c @ x + c0
-    subject to  A_eq @ x == b_eq
-                A_ineq @ x <= b_ineq
-                mat(F0_j + F_j @ x) is PSD          for every PSD block j
-
-``F_j`` is a sparse matrix of shape ``(d_j * d_j, n)`` whose column ``i`` is
-the column-major vectorization of the symmetric ``d_j x d_j`` coefficient
-matrix of ``x[i]``; ``F0_j`` is the vectorized constant term. This is exactly
-the form of ``cvxopt.solvers.sdp`` (with ``Gs = -F``, ``hs = F0``) and the
-standard form of MOSEK/Clarabel/SCS after the backend's own triangle
-scaling. Backends never see polynomials, only this.
-
-A backend answers with a :class:`ConicSolution`: status from the shared
-vocabulary, the raw status and message, primal ``x``, the duals (the SOS
-side), objective values, time and iterations.
-
-Dual sign convention (every backend returns duals in this one convention)::
-
-    L(x; y, z, Z) = c @ x + c0 + y @ (A_eq @ x - b_eq) + z @ (A_ineq @ x - b_ineq)
-                    - sum_j <Z_j, mat(F0_j + F_j @ x)>,        z >= 0, Z_j PSD
-
-so dual feasibility is ``c + A_eq.T @ y + A_ineq.T @ z - sum_j F_j.T @ vec(Z_j) == 0``
-and the dual objective is ``c0 - b_eq @ y - b_ineq @ z - sum_j <Z_j, mat(F0_j)>``
-(a lower bound on the primal minimum: weak duality). The SOS certificate and the
-verified bound are read from the duals in this convention (docs/certificates.md). A
-certificate of infeasibility is a ray ``(y, z, Z)`` in the same convention with
-``A_eq.T @ y + A_ineq.T @ z - sum_j F_j.T @ vec(Z_j) == 0`` and a positive value
-``-(b_eq @ y + b_ineq @ z + sum_j <Z_j, mat(F0_j)>)``, in
-``info["infeasibility_certificate"]``; an improving direction ``d`` (``c @ d < 0``,
-``A_eq @ d == 0``, ``A_ineq @ d <= 0``, ``mat(F_j @ d)`` PSD) is in
-``info["unbounded_direction"]``. :func:`gmp.assess.assess` verifies both.
+A moment relaxation reaches a backend as a :class:`ConicProgram` (minimize ``c @ x + c0``
+under linear equalities and inequalities and PSD blocks ``mat(F0_j + F_j @ x)``, the form
+of ``cvxopt.solvers.sdp``), and the backend answers with a :class:`ConicSolution` whose
+duals follow one sign convention. Backends never see polynomials. The form, the duals and
+the certificates of infeasibility: docs/algorithms.md, "Conic form and duals".
 """
 from __future__ import annotations
 
@@ -102,7 +73,17 @@ class PSDBlock:
 
 @dataclass(frozen=True, eq=False)
 class ConicProgram:
-    """Backend-neutral conic program (see module docstring for the form).
+    """Backend-neutral conic program in the moment (inequality) form.
+
+    ::
+
+        minimize    c @ x + c0
+        subject to  A_eq @ x == b_eq
+                    A_ineq @ x <= b_ineq
+                    mat(F0_j + F_j @ x) is PSD          for every PSD block j
+
+    with ``F_j`` and ``F0_j`` the data of the :class:`PSDBlock` ``j``. The duals'
+    sign convention is in docs/algorithms.md ("Conic form and duals").
 
     Attributes
     ----------

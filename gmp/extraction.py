@@ -1,42 +1,10 @@
 """Atom extraction: the points and weights of an atomic measure from its (flat) moments.
 
-Two methods, both on the moment matrix ``M_s(y)`` at a flat order ``s`` of rank ``r``
-(``rank M_s == rank M_{s-1}``, see :mod:`gmp.flatness`):
-
-``"schur"`` [HL05, Sec. 2.3]
-    ``M_s = V V^T`` (``V`` of shape (count(n, s), r), from the eigendecomposition);
-    column echelon form ``U = V V[w]^{-1}`` with the basis monomials ``w`` (degree
-    ``<= s-1``) chosen by Gaussian elimination with partial pivoting; multiplication
-    matrices ``N_i = U[x_i w]``; ordered real Schur decomposition ``N = Q T Q^T`` of a
-    random convex combination ``N = sum_i lambda_i N_i``; ``x_j(i) = q_j^T N_i q_j``.
-``"projection"`` [WCL15, Sec. 4]
-    Column space ``U`` of ``M_s`` (its ``r`` leading singular vectors); rows ``beta``
-    of degree ``<= s-1`` chosen by QR with column pivoting on ``U^T``; the
-    generalized eigenproblems ``U[beta] Q D_p = U[beta + delta_p] Q`` share ``Q``, found
-    from one random combination ``sum_p R_p U[beta + delta_p]``, ``R ~ N(0, 1)``, and
-    then used to diagonalize every variable's matrix, so coordinates stay matched.
-
-In both, a few random combinations are drawn and the one whose eigenvalues are
-best separated is kept. Weights solve the Vandermonde system
-``y_a = sum_j w_j x_j^a`` over the moments of degree ``<= 2s`` by least squares, and
-the residual is measured there: those are the moments a flat extension determines
-(a relaxation's moments of higher degree need not belong to the same measure).
-Atoms are returned sorted lexicographically. Failure (not flat, rank 0, complex eigenvalues, singular
-echelon form) is a result with a reason, not an exception.
-
-Noise (measured, moments + N(0, 1e-6), rank known): on exact data both methods agree
-to ~1e-12; on noisy data "projection" stays within ~6x of the Cramer-Rao bound and
-"schur" within ~10x (the Schur-vector estimate ``q_j^T N_i q_j`` suffers when the
-``N_i`` are far from normal). Extract one order above the smallest flat one when the
-data allow: at the smallest order the shift equations are square and single examples
-were up to 200x the bound.
-
-References
-----------
-[HL05] D. Henrion, J.-B. Lasserre, "Detecting global optimality and extracting
-solutions in GloptiPoly", in Positive Polynomials in Control, LNCIS 312, 2005.
-[WCL15] S. Wang, A. Chaganty, P. Liang, "Estimating mixture models via mixtures of
-polynomials", NIPS 2015, Sec. 4.
+Two methods on the moment matrix at a flat order: ``"schur"`` (column echelon form,
+multiplication matrices, ordered Schur decomposition [HL05, Sec. 2.3]) and
+``"projection"`` (random-projection simultaneous diagonalization, which tolerates noisy
+moments [WCL15, Sec. 4]). The weights fit the moments a flat extension determines; a
+failure is a result with a reason (docs/algorithms.md, "Extraction and sub-basis").
 """
 from __future__ import annotations
 

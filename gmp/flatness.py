@@ -1,22 +1,9 @@
 """Flat extensions: ranks of the moment matrices ``M_0(y), ..., M_t(y)`` of a numeric moment vector.
 
-``y`` holds the moments of degree ``<= 2t`` in the graded order of
-:mod:`gmp.monomials` (``y[index(a)]`` is the moment of ``x^a``). Since that order
-is graded, ``M_s(y)`` is the leading ``count(n, s)`` block of ``M_t(y)``.
-
-If ``M_s(y)`` is positive semidefinite and ``rank M_s(y) == rank M_{s-d}(y)``
-(a *flat extension*), ``y`` restricted to degree ``2s`` has a unique
-representing measure, atomic with ``rank M_s(y)`` atoms [CF96]; with support
-constraints ``g_j >= 0`` of degree ``<= 2d`` this certifies a relaxation
-[HL05, Thm. 2.2]. The report never raises for a non-flat matrix: not being flat
-is an answer.
-
-References
-----------
-[CF96] R. Curto, L. Fialkow, "Solution of the truncated complex moment problem for
-flat data", Memoirs AMS 568, 1996.
-[HL05] D. Henrion, J.-B. Lasserre, "Detecting global optimality and extracting
-solutions in GloptiPoly", 2005.
+If ``M_s(y)`` is PSD and ``rank M_s(y) == rank M_{s-d}(y)``, ``y`` up to degree ``2s``
+has a unique, atomic representing measure [CF96], which certifies a relaxation
+[HL05, Thm. 2.2]. Not being flat is an answer, never an exception (docs/algorithms.md,
+"Rank and flatness").
 """
 from __future__ import annotations
 

@@ -1,17 +1,9 @@
 """Moment and localizing matrices as sparse coefficient matrices for the SDP.
 
-For a measure on n variables with moments ``y`` indexed by :func:`gmp.monomials.basis`
-of degree ``2r``:
-
-* ``M_r(y)[i, j] = y[index(a_i + a_j)]`` — :func:`moment_coefficients`;
-* ``M_{r-d}(g y)[i, j] = sum_t g_t y[index(a_i + a_j + b_t)]`` with
-  ``d = ceil(deg g / 2)`` — :func:`localizing_coefficients`;
-* ``L_y(h x^a) = 0`` for all ``|a| <= 2r - deg h`` — :func:`localizing_equalities`;
-* ``L_y(p)`` as a sparse row — :func:`riesz_row`.
-
-All are built with one index table per matrix (no loops over entries). The
-coefficient matrix of an ``N x N`` matrix has shape ``(N * N, n_moments)``;
-row ``i + N * j`` is entry ``(i, j)`` (column-major, as :class:`gmp.conic.PSDBlock`).
+:func:`moment_coefficients`, :func:`localizing_coefficients`, :func:`localizing_equalities`
+and :func:`riesz_row`, each built with one index table (no loops over entries); row
+``i + N * j`` of the coefficient matrix of an ``N x N`` matrix is entry ``(i, j)``, as in
+:class:`gmp.conic.PSDBlock` (docs/algorithms.md, "Relaxation and matrices").
 """
 from __future__ import annotations
 
@@ -42,7 +34,7 @@ def half_degree(deg: int) -> int:
 
 def _index_dtype(*bounds: int) -> type:
     """int32 when every index and pointer fits (scipy.sparse's constructors then skip a
-    downcast check that costs about 35 us per matrix), else int64."""
+    downcast check, a large share of a small build: docs/benchmarks.md), else int64."""
     return np.int32 if max(bounds, default=0) < 2**31 - 1 else np.int64
 
 

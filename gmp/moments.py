@@ -1,17 +1,9 @@
 """Truncated moment sequences: ``y_a = ∫ x^a dμ`` for ``|a| <= degree``.
 
-A :class:`MomentSequence` knows its variables and holds the moments in the
-graded order of :mod:`gmp.monomials`. A missing moment is not a zero moment:
-moments may be unknown (stored as NaN), and asking for one raises
-:class:`~gmp.errors.MissingMomentError` naming the monomial.
-
->>> from gmp import variables
->>> x, y = variables("x y")
->>> mu = MomentSequence.from_atoms([x, y], [[1, 2], [-1, 0]], [0.5, 0.5], degree=2)
->>> mu.riesz(x * y + 1)
-2.0
->>> mu.moment_matrix(1).shape
-(3, 3)
+A :class:`MomentSequence` knows its variables and holds the moments in the graded order
+of :mod:`gmp.monomials`. A missing moment is not a zero moment: moments may be unknown
+(stored as NaN), and asking for one raises :class:`~gmp.errors.MissingMomentError` naming
+the monomial.
 """
 from __future__ import annotations
 
@@ -43,6 +35,16 @@ class MomentSequence:
         Highest total degree held.
     values : array_like of shape (count(n, degree),)
         Moments in graded order; NaN marks a moment that is not known.
+
+    Examples
+    --------
+    >>> from gmp import variables
+    >>> x, y = variables("x y")
+    >>> mu = MomentSequence.from_atoms([x, y], [[1, 2], [-1, 0]], [0.5, 0.5], degree=2)
+    >>> mu.riesz(x * y + 1)
+    2.0
+    >>> mu.moment_matrix(1).shape
+    (3, 3)
     """
 
     __slots__ = ("variables", "degree", "values")

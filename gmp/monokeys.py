@@ -1,14 +1,9 @@
 """Compact global keys of monomials in many variables, from clique-local exponents.
 
-A sparse relaxation in ``n`` variables never stores an exponent row of length ``n``
-(at ``n = 1000`` one row per moment would be far too big) and cannot use the graded
-index of :mod:`gmp.monomials` (``count(1000, 8)`` overflows int64). A monomial of
-degree ``<= D`` is written instead as the sorted multiset of its variables, padded to
-length ``D`` with the sentinel ``n``: ``x3 x7^2`` with ``D = 4`` is ``(3, 7, 7, n)``.
-That row is canonical (the same monomial seen from two cliques gives the same row),
-and it is packed into int64 words in base ``n + 1``, as many digits per word as fit
-below ``2**63`` (one word for ``n = 1000`` up to degree 6, two words to degree 12).
-Keys compare equal exactly when the monomials are equal; their order is not graded.
+A monomial of degree ``<= D`` in ``n`` variables is the sorted multiset of its variables,
+padded to length ``D`` with the sentinel ``n`` and packed into int64 words in base
+``n + 1``: the same key from every clique, equal exactly when the monomials are equal, not
+in graded order (docs/algorithms.md, "Compact monomial keys").
 """
 from __future__ import annotations
 

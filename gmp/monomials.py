@@ -1,14 +1,9 @@
 """Monomial bases in graded order and vectorized index tables.
 
-The graded order used everywhere in gmp (the order of GloptiPoly): by total
-degree, then lexicographically *descending* within a degree, so with two
-variables the basis of degree 2 is ``1, x1, x2, x1^2, x1 x2, x2^2``.
-
-The index of an exponent in that order is computed in closed form, without
-hashing, by :func:`index` (a sum of binomial coefficients, one array
-operation per variable), so the moment matrix table
-``M_r(y)[i, j] = y[index(a_i + a_j)]`` of a 286 x 286 matrix costs a few
-array operations (see ``bench/relaxation_build.py``).
+The graded order (GloptiPoly's, used everywhere in gmp): by total degree, then
+lexicographically *descending* within a degree, so with two variables the basis of degree
+2 is ``1, x1, x2, x1^2, x1 x2, x2^2``. :func:`index` finds an exponent's position without
+hashing (docs/algorithms.md, "The graded order and the index of a monomial").
 """
 from __future__ import annotations
 
@@ -127,8 +122,8 @@ def index(exps: np.ndarray) -> np.ndarray:
     k = e.sum(axis=-1)
     kmax = int(k.max(initial=0))
     if kmax <= INDEX_RADIX_MAX_DEGREE and count(n, kmax) <= INDEX_RADIX_MAX_MONOMIALS and (kmax + 1) ** n < 2**62:
-        # a binary search in the (cached) sorted radix keys of basis(n, kmax): about 9x
-        # cheaper than the closed form below on the few terms of a typical polynomial
+        # a binary search in the (cached) sorted radix keys of basis(n, kmax): cheaper than the
+        # closed form below on the few terms of a typical polynomial (docs/benchmarks.md)
         w, keys, order = _radix_lookup(n, kmax)
         return order[np.searchsorted(keys, e @ w)]
     T = _binom_table(n + kmax + 2)

@@ -2,11 +2,6 @@
 
 Needs matplotlib (``pip install "gmp-moments[plot]"``); no other gmp module imports it.
 Flat extensions are [CF96]; the rank rules are :mod:`gmp.rank`.
-
-References
-----------
-[CF96] R. Curto, L. Fialkow, "Solution of the truncated complex moment problem for
-flat data", Memoirs AMS 568, 1996.
 """
 from __future__ import annotations
 

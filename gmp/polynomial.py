@@ -1,19 +1,8 @@
 """Numeric sparse polynomials: exponent rows and float coefficients, no sympy.
 
->>> x, y = variables("x y")
->>> p = (x + 2 * y) ** 2 - 1
->>> p.degree
-2
->>> float(p.evaluate([[1.0, 1.0]], [x, y])[0])
-8.0
->>> c = p >= 0          # a constraint: p >= 0
->>> c.kind, c.expr.degree
-('>=', 2)
-
-A polynomial holds its own tuple of variables (sorted by creation), an
-integer exponent matrix of shape (n_terms, n_vars) and a coefficient vector.
-Arithmetic aligns the variable sets and merges equal monomials with array
-operations; evaluation at many points is one array expression.
+A :class:`Polynomial` holds its own tuple of variables (sorted by creation), an integer
+exponent matrix and a coefficient vector; arithmetic and evaluation at many points are
+array operations (docs/algorithms.md, "Relaxation and matrices").
 """
 from __future__ import annotations
 
@@ -78,6 +67,18 @@ class Polynomial:
         Variables the polynomial is written in, sorted by creation.
     exps : ndarray of int64, shape (n_terms, len(vars))
     coefs : ndarray of float, shape (n_terms,)
+
+    Examples
+    --------
+    >>> x, y = variables("x y")
+    >>> p = (x + 2 * y) ** 2 - 1
+    >>> p.degree
+    2
+    >>> float(p.evaluate([[1.0, 1.0]], [x, y])[0])
+    8.0
+    >>> c = p >= 0          # a constraint: p >= 0
+    >>> c.kind, c.expr.degree
+    ('>=', 2)
     """
 
     __slots__ = ("vars", "exps", "coefs", "_degree")
@@ -361,7 +362,7 @@ def _combine(exps: np.ndarray, coefs: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """Rows sorted lexicographically (ascending), equal rows summed, zero terms dropped.
 
     One ``lexsort`` and a ``reduceat``; ``np.unique(axis=0)`` gives the same order at
-    about 10x the cost on the small arrays of a single polynomial.
+    a much higher cost on the small arrays of a single polynomial (docs/benchmarks.md).
     """
     if exps.shape[0] > 1:
         order = np.lexsort(exps.T[::-1]) if exps.shape[1] else np.arange(exps.shape[0])

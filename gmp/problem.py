@@ -1,20 +1,9 @@
 """A Generalized Moment Problem: measures, moment constraints, objective.
 
-::
-
-    min / max   sum_k L_{mu_k}(f_k)              (or the trace of the moment matrices)
-    subject to  sum_k L_{mu_k}(p_{ik})  (==, <=, >=)  b_i
-                mu_k a measure supported on {g >= 0, h == 0} in its own variables
-                mass of mu_k fixed (1 for a single measure by default) or free
-
->>> from gmp import variables
->>> x = variables("x", 2)
->>> mu = Measure(x, support=[1 - x[0]**2 - x[1]**2 >= 0])
->>> prob = GMP(minimize(mu.E(x[0] + x[1])))
->>> prob.mass_of(prob.measures[0])
-1.0
-
-The problem is validated when built and is immutable afterwards.
+Measures with their supports and masses (:class:`Measure`), linear constraints on their
+moments, and an objective or the trace of the moment matrices (:class:`GMP`) [Las08]. The
+problem is validated when built and is immutable afterwards (docs/algorithms.md, "The
+Generalized Moment Problem"; docs/concepts.md).
 """
 from __future__ import annotations
 
@@ -242,6 +231,15 @@ class GMP:
     constraints : sequence of MomentConstraint
     measures : sequence of Measure, optional
         Defaults to every measure that appears in the objective or constraints.
+
+    Examples
+    --------
+    >>> from gmp import variables
+    >>> x = variables("x", 2)
+    >>> mu = Measure(x, support=[1 - x[0]**2 - x[1]**2 >= 0])
+    >>> prob = GMP(minimize(mu.E(x[0] + x[1])))
+    >>> prob.mass_of(prob.measures[0])
+    1.0
     """
 
     objective: Objective | MomentExpr | None = None

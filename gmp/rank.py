@@ -1,35 +1,10 @@
 """Rank rules: the judgement "how many singular values are not zero", as small objects.
 
-A rule turns a spectrum into a :class:`RankDecision` that says the rank, which
-rule decided, and how close the call was. Three rules:
-
-* :class:`RelativeTolerance` -- count ``s_i > tol * s_0``;
-* :class:`SpectralGap` -- cut at the largest gap ``s_{i-1} / s_i >= min_ratio``, and
-  only where the dropped values are ``<= tol * s_0`` (the default rule);
-* :class:`FixedRank` -- the caller knows the rank (number of mixture components).
-
-Everywhere a rule is expected, a float is shorthand for the default rule with
-that tolerance and ``None`` for the default rule itself (:func:`as_rank_rule`).
-
-Why the default is a gap rule, not a tolerance (measured; ``s_i / s_0`` of moment
-matrices of Lasserre relaxations solved by cvxopt, Clarabel and SCS at
-``eps = 1e-7``; Six-hump camel, double well, three-minimizer and unique-minimizer
-polynomials, orders 2-4):
-
-* the null part of interior-point moment matrices lies at 1e-7 .. 1e-10, but SCS
-  leaves null eigenvalues of 2e-6 next to a signal of 0.41 (camel, ``M_2``), so a
-  relative tolerance of 1e-6 misses that rank-2 flat extension;
-* a non-optimal top block leaves spurious eigenvalues of ~1e-4 above a null part at
-  1e-8 (unique minimizer, order 3), yet the low-order blocks stay flat;
-* the moment matrices of the uniform measure on [0, 1] (Hilbert matrices) have a
-  smooth spectrum (consecutive ratios < 150 up to order 6) that a relative tolerance
-  of 1e-6 truncates into ranks 1, 2, 3, 4, 5, 5, 5: a *false* flat extension at
-  s = 5. A rule that demands a gap of 1e3 never finds one there.
-
-Hence ``SpectralGap(min_ratio=1e3, tol=1e-4)``: a value can be called zero only if
-it is at most 1e-4 of the largest *and* separated from the kept ones by three
-decades; with no such gap the matrix keeps its full numerical rank (values above
-``m * eps * s_0``), which is the safe answer (no flatness, no certificate).
+A rule turns a spectrum into a :class:`RankDecision` (the rank, which rule decided, how
+close the call was): :class:`RelativeTolerance`, :class:`SpectralGap` (the default) and
+:class:`FixedRank`. A float is shorthand for the default rule with that tolerance, ``None``
+for the default rule (:func:`as_rank_rule`). Why the default is a gap rule:
+docs/algorithms.md, "Rank and flatness".
 """
 from __future__ import annotations
 
@@ -248,7 +223,7 @@ class FixedRank(RankRule):
 
 
 DEFAULT_RANK_RULE: RankRule = SpectralGap(min_ratio=1e3, tol=1e-4)
-"""The rule used when none is given; see the module docstring for the measurements."""
+"""The rule used when none is given; docs/algorithms.md ("Why the default is a gap rule") has the measurements."""
 
 
 def as_rank_rule(rule: RankRule | float | None) -> RankRule:

@@ -1,24 +1,10 @@
 """Which backends exist, and which one a solve uses.
 
-``gmp`` implements no solver and imports none: backends come from the entry-point
-group ``gmp.backends`` (``name = "package.module:BackendClass"``; the package
-``gmp_backends`` declares the five built-in ones there, third parties add theirs;
-read once per process, :func:`refresh` reads them again) and from
-:func:`register_backend` at run time. Classes are imported only when a backend is
-first asked for, and solver libraries only when availability is checked or a solve runs.
-
-:func:`resolve_backend` picks one, first match wins:
-
-1. the explicit argument (a name or a :class:`Backend` instance);
-2. the innermost :func:`use_backend` context;
-3. the environment variable ``GMP_BACKEND``;
-4. ``[tool.gmp] backend = "..."`` in the nearest ``pyproject.toml`` (cwd or a parent);
-5. ``backend = "..."`` in the user config file ``<user_config_dir>/config.toml``
-   (``platformdirs.user_config_dir("gmp-moments")``, if platformdirs is installed);
-6. the first *usable* backend in :data:`PREFERENCE`, then any other usable one.
-
-A backend chosen by 1-5 is never silently swapped for another: if it is not
-usable, :class:`~gmp.errors.BackendNotAvailableError` says why and what to do.
+Backends come from the entry-point group ``gmp.backends`` and from
+:func:`register_backend`, and are imported only when first asked for.
+:func:`resolve_backend` picks one (the argument, :func:`use_backend`, ``GMP_BACKEND``,
+``[tool.gmp]`` in pyproject.toml, the user config file, then :data:`PREFERENCE`) and never
+silently swaps a backend that was named (docs/algorithms.md, "Backend registry").
 """
 from __future__ import annotations
 
@@ -203,7 +189,8 @@ def user_config_path() -> Path | None:
 
 
 #: Parsed config files by path, with the (mtime, size) they were read at: parsing the
-#: project's pyproject.toml took about 1 ms of every small solve.
+#: project's pyproject.toml again on every solve was a noticeable cost of small solves
+#: (docs/benchmarks.md).
 _TOML_CACHE: dict[Path, tuple[tuple[int, int], dict[str, Any]]] = {}
 
 
@@ -279,7 +266,11 @@ def _configured() -> tuple[str | Backend, str] | None:
 
 
 def resolve_backend(backend: str | Backend | None = None) -> Backend:
-    """The backend a solve uses (see the module docstring for the precedence).
+    """The backend a solve uses; the first match wins.
+
+    The explicit argument, the innermost :func:`use_backend`, ``GMP_BACKEND``,
+    ``[tool.gmp] backend`` in the nearest pyproject.toml, the user config file, then the
+    first usable backend in :data:`PREFERENCE` (docs/algorithms.md, "Which backend a solve uses").
 
     Raises
     ------

@@ -1,20 +1,10 @@
-"""The Lasserre moment relaxation of order r of a :class:`~gmp.problem.GMP`.
+"""The Lasserre moment relaxation of order r of a :class:`~gmp.problem.GMP` [Las01, Las08].
 
-For each measure ``mu_k`` on ``n_k`` variables the decision variables are its
-moments up to degree ``2r`` (graded order), stacked measure after measure.
-The relaxation [Las01, Las08] is::
-
-    min  c @ y + c0
-    s.t. M_r(y_k) PSD                                     (moment matrix)
-         M_{r - ceil(deg g / 2)}(g y_k) PSD               (each support g >= 0)
-         L_{y_k}(h x^a) = 0,  |a| <= 2r - deg h           (each support h == 0: equalities,
-                                                           not pairs of inequalities)
-         y_k[0] = mass_k                                  (when the mass is fixed)
-         sum_k L_{y_k}(p_ik) (==, >=) b_i                 (moment constraints)
-
-A maximization is passed to the backend as the minimization of ``-c``;
-:class:`RelaxationMap` undoes it and cuts the solver's ``x`` back into one
-:class:`~gmp.moments.MomentSequence` per measure.
+The moments of each measure up to degree ``2r`` are the variables, under its moment
+matrix, the localizing matrices and equalities of its support, its mass and the moment
+constraints. A maximization is passed on as the minimization of ``-c``;
+:class:`RelaxationMap` undoes it and reads the solver's ``x`` back as one
+:class:`~gmp.moments.MomentSequence` per measure (docs/algorithms.md, "The relaxation").
 """
 from __future__ import annotations
 

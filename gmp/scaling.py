@@ -1,16 +1,10 @@
 """Scaling of a :class:`~gmp.conic.ConicProgram` before a solver sees it, and back.
 
-The moments are scaled by a box known to contain the supports (``x = D x~`` with
-``D_a = prod_i s_i^{a_i}``, so that the scaled moments lie in ``[-mass, mass]``), each PSD
-block by a diagonal congruence ``S_j (.) S_j`` that brings its diagonal coefficients
-near 1, each linear row by its largest coefficient, and the objective by its largest
-coefficient — each only when it is off by more than ``THRESHOLD`` (about 1e3; 1e6 for the objective): within
-that range solvers' absolute tolerances keep their meaning in the user's units, and
-rescaling moderate data was measured to cost accuracy (docs/certificates.md). Every
-factor is a power of two, so the scaled program is an *exact*
-transform of the relaxation (no rounding): bounds verified on it hold for the original.
-Solvers then meet data of order 1 whatever the problem's units (``1e12 * (x - 1)**2``
-on ``x**2 <= 4`` is solved as ``(x - 1)**2 / 4``-sized data).
+Moments by a box of the supports, PSD blocks by diagonal congruences, linear rows and the
+objective by their largest coefficients, each only beyond ``THRESHOLD`` (or
+``OBJECTIVE_THRESHOLD``) and always by powers of two: an exact transform, so bounds
+verified on the scaled program hold for the original, and solvers meet data of order 1
+(docs/algorithms.md, "Scaling").
 """
 from __future__ import annotations
 
@@ -136,7 +130,7 @@ def _row_factors(A: sp.csr_matrix) -> np.ndarray:
 
 
 def scale_program(program: ConicProgram, column: np.ndarray | None = None) -> tuple[ConicProgram, Scaling]:
-    """The scaled program and its :class:`Scaling` (see the module docstring).
+    """The scaled program and its :class:`Scaling` (docs/algorithms.md, "Scaling").
 
     Parameters
     ----------

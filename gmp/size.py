@@ -1,13 +1,10 @@
 """The size of a relaxation, estimated from counts alone before anything is allocated.
 
-:func:`relaxation_size` counts the moments, the sides of the PSD blocks and the nonzero
-coefficients (``side**2`` per term of each localizing polynomial), and estimates the
-memory of assembling them (24 bytes per coefficient: value and two int64 indices while
-the sparse matrices are built). :func:`check_size` refuses a relaxation above the limit,
-with the numbers, before :func:`gmp.build_relaxation` allocates: a relaxation of
-astronomical size otherwise hangs or fails minutes later with a bare MemoryError. The
-limit (default 8 GB) is raised with :func:`set_size_limit` or the environment variable
-``GMP_MAX_RELAXATION_GB``.
+:func:`relaxation_size` counts the moments, the PSD blocks' sides and the nonzero
+coefficients and estimates the memory of assembling them; :func:`check_size` refuses a
+relaxation above the limit, with the numbers, before :func:`gmp.build_relaxation`
+allocates. The limit (default 8 GB) is raised with :func:`set_size_limit` or the
+environment variable ``GMP_MAX_RELAXATION_GB`` (docs/algorithms.md).
 """
 from __future__ import annotations
 

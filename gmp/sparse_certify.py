@@ -1,26 +1,10 @@
 """Certificates of a sparse relaxation: flatness and atoms per clique, glued across overlaps.
 
-Each clique's moments ``y_l`` (over its own variables) get the flatness test of
-:mod:`gmp.flatness` with the clique's rank offset ``d_l`` and, when flat, the atom
-extraction of :mod:`gmp.extraction` [CF96, HL05]. The atoms of the cliques are then
-glued along the clique tree (:func:`gmp.sparsity.running_intersection`): a child
-clique's atoms are matched to the partial points built so far by their coordinates on
-the shared variables, and matched pairs are joined with weight
-``w_parent * w_child / w_overlap`` (the junction-tree formula, which keeps every
-clique's atoms as the marginal) [Las06, Sec. 3; ND08]. The glued points are then
-checked exactly as the dense atoms are: support constraints and objective gap at
-each point. The relaxation is certified only when every clique is flat, every atom
-is matched on every overlap (coordinates and overlap weights agree), and every glued
-point passes those checks; the certificate then rests on the last step too
-(a feasible point whose objective equals a lower bound is a global minimizer).
-Anything else is "bound only" with the reason.
-
-References
-----------
-[Las06] J.-B. Lasserre, "Convergent SDP-relaxations in polynomial optimization with
-sparsity", SIAM J. Optim. 17(3), 2006.
-[ND08] J. Nie, J. Demmel, "Sparse SOS relaxations for minimizing functions that are
-summations of small polynomials", SIAM J. Optim. 19(4), 2008.
+Each clique's moments get the flatness test and the atom extraction [CF96, HL05]; the
+atoms are glued along the clique tree with the junction-tree weights [Las06, Sec. 3; ND08]
+and checked as dense atoms are. The relaxation is certified only when every clique is flat,
+every overlap matches and every glued point passes; anything else is "bound only" with the
+reason (docs/algorithms.md, "Certificates per clique, glued across overlaps").
 """
 from __future__ import annotations
 

@@ -1,14 +1,10 @@
 """The moment relaxation of one measure built from a :class:`~gmp.sparsity.SparsityPlan`.
 
-Every PSD block of the plan is a principal submatrix of a clique's moment or
-localizing matrix; its entries are clique-local exponent sums turned into global
-monomial keys (:mod:`gmp.monokeys`), and the distinct keys over all blocks, equality
-rows, the objective and the moment constraints are the decision variables. A moment
-shared by two cliques has one key, so it is one variable [Las06]. Blocks of side 1
-(isolated nodes of a term sparsity graph) become linear inequalities ``L >= 0``.
-Nothing here builds an exponent array over all ``n`` variables, and the index work is
-one sort of all entries' keys, not a loop over entries. The program is a
-:class:`~gmp.conic.ConicProgram` like the dense one, so every backend solves it.
+Every PSD block is a principal submatrix of a clique's moment or localizing matrix; its
+entries become global monomial keys (:mod:`gmp.monokeys`) and the distinct keys are the
+decision variables, so a moment shared by two cliques is one variable [Las06]. The result
+is a :class:`~gmp.conic.ConicProgram` like the dense one (docs/algorithms.md, "Building a
+sparse relaxation").
 """
 from __future__ import annotations
 

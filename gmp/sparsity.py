@@ -1,31 +1,10 @@
 """Sparsity plans: on which monomials each moment and localizing matrix of a relaxation is built.
 
-Correlative sparsity [WKKM06, Las06]: the correlative sparsity (CSP) graph joins two
-variables that share a term of the objective (or of a moment constraint) or a
-constraint; a chordal extension of it (networkx graphs, elimination by the minimum
-degree or minimum fill-in heuristic) has maximal cliques ``I_1, ..., I_p``; each
-clique gets a moment matrix on the monomials of its variables, each constraint a
-localizing matrix on the basis of a clique that holds its variables. Term sparsity
-[WML21, WMLM22]: inside a clique, the term sparsity graph joins basis monomials
-``b, c`` whose product ``b c`` is in the support (or is a square); its chordal
-extension, or its block closure (connected components made complete), splits each
-matrix into blocks; the support grows with the blocks and the steps repeat to a
-fixed point. The result, a :class:`SparsityPlan`, is consumed by
-:func:`gmp.sparse_relaxation.build_sparse_relaxation`; the dense relaxation is the
-plan with one clique of all variables and one block per matrix.
-
-References
-----------
-[WKKM06] H. Waki, S. Kim, M. Kojima, M. Muramatsu, "Sums of squares and semidefinite
-program relaxations for polynomial optimization problems with structured sparsity",
-SIAM J. Optim. 17(1), 2006.
-[Las06] J.-B. Lasserre, "Convergent SDP-relaxations in polynomial optimization with
-sparsity", SIAM J. Optim. 17(3), 2006.
-[WML21] J. Wang, V. Magron, J.-B. Lasserre, "TSSOS: a moment-SOS hierarchy that
-exploits term sparsity", SIAM J. Optim. 31(1), 2021; "Chordal-TSSOS", SIAM J. Optim.
-31(1), 2021.
-[WMLM22] J. Wang, V. Magron, J.-B. Lasserre, N. H. A. Mai, "CS-TSSOS: correlative and
-term sparsity for large-scale polynomial optimization", ACM TOMS 48(4), 2022.
+Correlative sparsity [WKKM06, Las06] (the cliques of a chordal extension of the variables'
+graph) and term sparsity [WML21, WMLM22] (blocks from the basis monomials' graph, repeated
+to a fixed point) give a :class:`SparsityPlan`, built by
+:func:`gmp.sparse_relaxation.build_sparse_relaxation`; the dense relaxation is the plan with
+one clique and one block per matrix (docs/algorithms.md, "Sparsity plans"; docs/sparsity.md).
 """
 from __future__ import annotations
 

@@ -1,46 +1,10 @@
 """Moment relaxations on a sub-basis: a principal submatrix of ``M_r`` and its atoms.
 
-The moment matrix ``M_r(y)`` of a measure is indexed by every monomial of degree
-``<= r``. Any principal submatrix ``M_B(y)[u, v] = y[u + v]`` (``u, v`` in a monomial
-set ``B``) of a positive semidefinite moment matrix is positive semidefinite too, so
-keeping only ``M_B(y) ⪰ 0`` is a weaker relaxation, and a valid one: every bound it
-gives is still a bound. It pays when the problem's data involve only some monomials.
-Term sparsity in TSSOS [WML21] picks ``B`` from the problem's terms; mixtures of
-multi-view models [WCL15, Sec. 5] need only monomials of degree ``<= 1`` in each view.
-On the 3-view mixture of ``polymom_apps`` (9 parameters, ``r = 2``) ``B`` has 37 of
-the 55 monomials, the relaxation 460 of the 715 moments, and cvxopt solves it about
-4.5x faster (docs/polymom.md).
-
-:func:`restrict_moment_matrix` turns a relaxation built by
-:func:`gmp.build_relaxation` into the one on ``B``: the moment block becomes its
-principal submatrix on ``B``, a trace objective becomes ``tr M_B``, and moments that
-no block or constraint uses any more are dropped from the variables.
-
-:func:`extract_atoms_subbasis` reads atoms from ``M_B`` of rank ``k``. Write
-``M_B = U U^T`` with ``U`` of ``k`` columns; for atoms ``x_j`` with weights ``w_j``,
-``U[u] = (u(x_j) sqrt(w_j))_j R`` for one invertible ``R``. For each variable ``x_i``
-the pairs ``(u, x_i u)`` with both monomials in ``B`` give ``U[x_i u] = U[u] N_i``
-with ``N_i = R^{-1} diag(x_i(x_j)) R``, whichever pairs are used: the ``N_i`` commute
-and share their eigenvectors even though each variable uses its own rows (a graded
-basis is the special case where the rows of degree ``<= s - 1`` serve every
-variable). ``N_i`` is the least-squares solution over all pairs, and one random
-combination ``sum_i c_i N_i`` gives the common eigenvectors, as in the "projection"
-method of :func:`gmp.extract_atoms` [WCL15, Sec. 4]. The weights fit the moments
-that ``M_B`` contains.
-
-There is no flat-extension theorem for an arbitrary ``B`` (Curto–Fialkow's is for the
-graded basis; Laurent and Mourrain [LM09] extend it to bases connected to 1 under
-conditions that are not checked here), so atoms from a sub-basis are never called
-certified: use them where the number of atoms is known, as in mixture estimation.
-
-References
-----------
-[WCL15] S. Wang, A. Chaganty, P. Liang, "Estimating mixture models via mixtures of
-polynomials", NIPS 2015.
-[WML21] J. Wang, V. Magron, J.-B. Lasserre, "TSSOS: a moment-SOS hierarchy that
-exploits term sparsity", SIAM J. Optim. 31(1), 2021.
-[LM09] M. Laurent, B. Mourrain, "A generalized flat extension theorem for moment
-matrices", Arch. Math. 93, 2009.
+Keeping only ``M_B(y) ⪰ 0`` for a set ``B`` of monomials is a weaker but valid relaxation,
+as in TSSOS [WML21] and multi-view mixtures [WCL15, Sec. 5]. :func:`restrict_moment_matrix`
+turns a built relaxation into the one on ``B``; :func:`extract_atoms_subbasis` reads atoms
+from ``M_B`` by simultaneous diagonalization [WCL15, Sec. 4]. With no flat-extension theorem
+for an arbitrary ``B`` [LM09], these atoms are never called certified (docs/algorithms.md).
 """
 from __future__ import annotations
 

@@ -5,10 +5,6 @@ and GMPs named after their source, each with an independent reference
 optimum (published, and re-derived to full precision by multi-start local
 optimization or brute force), the known minimizers, and the relaxation order
 at which the Lasserre hierarchy is exact *and* certified by flatness.
-
->>> p = get_problem("six_hump_camel")
->>> p.optimum
--1.0316284534898776
 """
 from __future__ import annotations
 
@@ -265,6 +261,12 @@ PROBLEMS: tuple[KnownProblem, ...] = (
 
 
 def get_problem(name: str) -> KnownProblem:
+    """The problem of :data:`PROBLEMS` named ``name``.
+
+    >>> p = get_problem("six_hump_camel")
+    >>> p.optimum
+    -1.0316284534898776
+    """
     for p in PROBLEMS:
         if p.name == name:
             return p

@@ -1,14 +1,10 @@
 """A lower bound on a GMP's optimum that holds whatever the solver's accuracy.
 
-From any dual point ``(y, z, Z)`` of the relaxation — feasible or not — and bounds
-``|y_a| <= B_a`` on the moments of the feasible measures, weak duality with explicit
-error terms gives a bound in the manner of [JCK08] (VSDP) and [Las01, Sec. 4]: the
-dual objective, minus the residual of the SOS identity times ``B``, minus the negative
-parts of the Gram matrices' spectra times bounds on the traces, every term rounded to
-the safe side (:mod:`gmp.rigorous`). Where the moments of a measure are not bounded,
-the residual on its moments is moved into its moment-matrix Gram matrix instead, and
-the bound holds when that matrix stays provably PSD. The theorem and its proof are in
-docs/certificates.md.
+From any dual point ``(y, z, Z)`` — feasible or not — and bounds on the moments of the
+feasible measures: weak duality with explicit error terms [JCK08], [Las01, Sec. 4], every
+term rounded to the safe side (:mod:`gmp.rigorous`). Where a measure's moments are not
+bounded, the residual goes into its moment-matrix Gram matrix instead. The theorem and its
+proof are in docs/certificates.md.
 """
 from __future__ import annotations
 
@@ -135,7 +131,7 @@ def _absorb(Z: np.ndarray, r: np.ndarray, ab) -> np.ndarray:
 def verified_bound(problem: GMP, program: ConicProgram, rmap: RelaxationMap, solution: ConicSolution,
                    *, column_scale: np.ndarray | None = None, objective_scale: float = 1.0) -> VerifiedBound:
     """A bound on the optimum of ``problem`` from the duals of ``solution``, valid whatever
-    their accuracy (see the module docstring and docs/certificates.md).
+    their accuracy (see docs/certificates.md).
 
     Parameters
     ----------
