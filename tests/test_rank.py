@@ -1,5 +1,5 @@
 """Rank rules on sample spectra: hand-computed ranks, gaps and margins, and spectra measured
-on moment matrices returned by SDP solvers (see the module docstring of gmp.rank)."""
+on moment matrices returned by SDP solvers (docs/algorithms.md, "Rank and flatness", gives the measurements)."""
 from __future__ import annotations
 
 import doctest
