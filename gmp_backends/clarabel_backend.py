@@ -1,50 +1,10 @@
-"""The Clarabel backend: a sparse interior-point solver (direct Python API).
+"""The Clarabel backend: a sparse interior-point solver, through its direct Python API.
 
-The program goes to ``clarabel.DefaultSolver(P=0, q, A, b, cones, settings)``
-in the standard form of :mod:`gmp_backends.standard_form` (cones
-``ZeroConeT``, ``NonnegativeConeT``, ``PSDTriangleConeT``; Clarabel packs a
-PSD block as its *upper* triangle column by column with off-diagonals scaled
-by ``√2``, see :mod:`gmp_backends.svec`). Its duals ``z`` are read back in the
-convention of :mod:`gmp.conic`.
-
-Formulation (``extra={"formulation": "moment" | "dual"}``), chosen by
-measurement: ``python bench/formulations.py`` (dense random quartic on the
-unit ball, order 2, one run each, 2-core Xeon, load ~1.2, Clarabel 0.11.1
-with its default tolerances 1e-8 and faer on 2 threads; wall seconds of
-``Backend.run``, status, and the bound's difference between the two forms
-relative to max(1, |bound|))::
-
-     n  moments  side   moment form                dual form         |diff|
-     6      210    28    0.05 s  optimal_inaccurate    0.05 s  optimal   4e-09
-     8      495    45    0.42 s  optimal_inaccurate    1.12 s  optimal   2e-08
-    10     1001    66    2.82 s  optimal_inaccurate    2.82 s  optimal   6e-08
-    12     1820    91   11.17 s  optimal_inaccurate   10.85 s  optimal   1e-09
-    15     3876   136  141.5  s  optimal_inaccurate  122.9  s  optimal   2e-07
-
-(an earlier run at n = 15: 145 s vs 109 s). The moment form stalls one step
-short of the tolerances at every size (Clarabel "AlmostSolved", ~1e-7 relative
-residuals), the dual form reaches "Solved". On the problem library
-(gmp.testing.PROBLEMS, exact orders) the dual form certifies every problem; the
-moment form stops at AlmostSolved, uncertified, on four of them (bound errors
-up to 1.7e-5, e.g. ``lasserre_2001_floudas_2_2_quadratic``: 9.6 s vs 5.0 s).
-Hence the default is ``"dual"``. Small programs (n <= 8) vary by 2x between
-runs, in both directions.
-
-Beside cvxopt (same ladder: 0.11, 0.43, 2.37, 12.2, 114.7 s) Clarabel is on
-par at order 2, but slower at order 3 (n = 6, 84 x 84 moment matrix: 13.7 s
-vs 3.8 s; n = 8, 165 x 165: over 240 s vs 116 s): its KKT system holds a dense
-``d(d+1)/2``-square block per PSD block of side ``d``, where cvxopt factors the
-``n_vars``-square Schur complement. SCS (:mod:`gmp_backends.scs_backend`) is
-the fastest on this ladder by far. The issue's target (n = 15 in < 60 s) is
-missed by Clarabel here (~110-125 s). Clarabel's "auto" linear solver is faer
-(multithreaded, supernodal); ``extra={"direct_solve_method": "qdldl"}`` was
-6x slower at n = 10 and 12-17x slower at n = 12.
-
-Options: ``tol`` sets ``tol_gap_abs``, ``tol_gap_rel`` and ``tol_feas``;
-``max_iters`` → ``max_iter``; ``verbose``; ``time_limit`` → ``time_limit``.
-``extra`` takes ``formulation`` and any attribute of
-``clarabel.DefaultSettings`` (``direct_solve_method``, ``max_threads``,
-``equilibrate_enable``, ...), checked by name, type and value before solving.
+The program goes to ``clarabel.DefaultSolver`` in the standard form of
+:mod:`gmp_backends.standard_form` (PSD blocks as upper triangles, off-diagonals scaled by √2,
+:mod:`gmp_backends.svec`), in the dual (SOS) formulation unless
+``extra={"formulation": "moment"}``; the duals are read back in the convention of
+:mod:`gmp.conic`. Options and why the dual form is the default: docs/backends.md, "Clarabel".
 """
 from __future__ import annotations
 
@@ -65,7 +25,7 @@ from .status_map import describe, lookup
 
 __all__ = ["ClarabelBackend", "DEFAULT_FORMULATION"]
 
-#: Formulation used unless ``extra={"formulation": ...}`` says otherwise (measured: see above).
+#: Formulation used unless ``extra={"formulation": ...}`` says otherwise (why: docs/backends.md, "Clarabel").
 DEFAULT_FORMULATION = "dual"
 #: Clarabel's raw status -> ours (certificates are the solver's side: see _CERTIFICATES).
 STATUS_MAP: dict[str, Status] = {

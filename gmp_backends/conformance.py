@@ -1,37 +1,15 @@
 """A conformance suite for solver backends: programs with known answers, and a runner.
 
-Anyone who writes a :class:`~gmp_backends.Backend` (a third-party plugin under
-the entry-point group ``gmp.backends``, or one of ours) can check it against
-the same library of conic programs::
+Each :class:`ConformanceCase` of :data:`CASES` builds a fresh :class:`gmp.conic.ConicProgram`
+with its expected status and optimum, derived in the builder's docstring independently of any
+backend; :func:`run_conformance` checks one backend (built-in or plugin) against them and
+returns a :class:`ConformanceReport`. :data:`TIGHT_OPTIONS` and :data:`KNOWN_FAILURES` record
+the built-in backends' measured behaviour. The cases and the rules: docs/backends.md,
+"Conformance suite".
 
-    >>> from gmp_backends.conformance import run_conformance
-    >>> report = run_conformance("cvxopt")                 # doctest: +SKIP
-    >>> report.ok, print(report)                           # doctest: +SKIP
-
-Each :class:`ConformanceCase` holds a builder returning a fresh
-:class:`gmp.conic.ConicProgram`, the expected status and, for a solvable
-program, its optimal value *as the program states it* (a minimization:
-``c @ x + c0``; the relaxation of a maximization is the minimization of the
-negated objective). Every optimum is derived independently of any backend,
-in closed form or from a publication, in the builder's docstring
-(:attr:`ConformanceCase.derivation`).
-
-The library (:data:`CASES`):
-
-* small SDPs and LPs derived by hand (``sdp_*``, ``lp_*``, ``linear_*``);
-* moment relaxations built with :func:`gmp.build_relaxation` from problems of
-  :mod:`gmp.testing` (``relaxation_*``): the six-hump camel at order 3, a
-  Henrion–Lasserre example with three minimizers, a weighted MAXCUT, a GMP
-  with two measures, and a trace objective (no objective given);
-* programs that are infeasible or unbounded (``infeasible_*``, ``unbounded_*``),
-  among them ``unbounded_weak``, whose objective is unbounded below without
-  any improving ray (no interior-point certificate exists).
-
-:func:`run_conformance` solves each case with one backend and compares the
-status and the objective, ``|v - v*| <= rtol * max(1, |v*|)``, and returns a
-:class:`ConformanceReport`. Failures a backend is known to have are passed as
-``expected_failures``; :data:`KNOWN_FAILURES` records those of the built-in
-backends, measured (see ``docs/backends.md``).
+>>> from gmp_backends.conformance import run_conformance
+>>> report = run_conformance("cvxopt")                 # doctest: +SKIP
+>>> report.ok, print(report)                           # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -398,17 +376,11 @@ def get_case(name: str) -> ConformanceCase:
 DEFAULT_TOL = 1e-8
 
 #: Options :func:`run_conformance` uses per built-in backend, chosen by
-#: measurement (``python -m gmp_backends.conformance NAME``; 2-core Xeon, cvxopt
-#: 1.3.3, Clarabel 0.11.1, SCS 3.3.1, PICOS 2.6.2): tight enough that every
-#: optimum agrees to better than 1e-7 relative, not tighter than the solver can
-#: reach. cvxopt and PICOS (which drives cvxopt) at tol 1e-7: worst error
-#: 2.8e-8 on the library; at 1e-8 and below cvxopt stops with "unknown" on
-#: ``unbounded_weak``, at 1e-9 also on ``relaxation_henrion_lasserre``, and
-#: PICOS at 1e-8 (its default) hits a LAPACK failure (ArithmeticError 5) in
-#: cvxopt on ``relaxation_henrion_lasserre``. Clarabel at 1e-9: worst 7e-9.
-#: SCS, a first-order method, at 1e-9 needs 138 000 iterations on
-#: ``relaxation_six_hump_camel`` (worst error 4.7e-9; at tol 1e-7 the error on
-#: ``relaxation_henrion_lasserre`` is 1.5e-6, too large).
+#: measurement (``python -m gmp_backends.conformance NAME``): tight enough that
+#: every optimum agrees to better than 1e-7 relative, not tighter than the solver
+#: can reach (at 1e-8 cvxopt stops with "unknown" on ``unbounded_weak`` and PICOS's
+#: cvxopt fails inside LAPACK; SCS at 1e-9 needs more than its default 100 000
+#: iterations). The measurements: docs/backends.md, "Conformance suite".
 TIGHT_OPTIONS: dict[str, dict[str, Any]] = {
     "cvxopt": {"tol": 1e-7},
     "clarabel": {"tol": 1e-9},

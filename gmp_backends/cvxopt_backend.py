@@ -1,35 +1,11 @@
 """The cvxopt backend: the default free SDP solver.
 
-The :class:`~gmp.conic.ConicProgram` is exactly the form of
-``cvxopt.solvers.sdp`` (``Gl = A_ineq``, ``hl = b_ineq``, ``Gs = -F``,
-``hs = F0``, ``A = A_eq``, ``b = b_eq``), and cvxopt's duals are already in
-the sign convention of :mod:`gmp.conic` (``y = y_eq``, ``zl = z_ineq``,
-``zs = Z_psd``). We call ``cvxopt.solvers.conelp``, which ``sdp`` wraps,
-with ``G = [Gl; Gs_1; ...]`` stacked by scipy: ``sdp``'s own stacking is a
-sparse slice assignment that takes ~27 s for one 286 x 286 block with 8008
-variables, ours milliseconds. Only the lower triangles of the blocks are
-passed (cvxopt reads nothing else).
-
-Equality rows that are exactly redundant are removed before the solve (cvxopt
-stops with "Rank(A) < p" otherwise); if their right-hand sides disagree the
-program is reported INFEASIBLE without calling cvxopt. A program without any
-inequality or PSD constraint is solved as a linear system (cvxopt needs a cone).
-Both steps live in :mod:`gmp_backends.presolve`, shared with the other backends.
-
-KKT systems: cvxopt's own solvers ("qr" by default) form the dense scaled ``G``
-(``sum d_k^2`` rows by ``m`` columns) at every iteration. For programs where that
-product is large (``m^2 sum d_k^2 >= SPARSE_KKT_MIN_WORK``) the backend passes
-:class:`gmp_backends.cvxopt_kkt.SparseSchurKKT` instead, which forms the Schur
-complement from the sparse moment structure (see docs/benchmarks.md, "cvxopt KKT
-solvers", for the speed-ups). If that automatic choice ends with cvxopt's status
-'unknown', or cvxopt raises on its directions, the program is solved again with "qr"
-and ``info["kkt_note"]`` says so.
-``extra={"kktsolver": ...}`` overrides the choice (``"sparse"`` included) and is never
-swapped. ``info["kktsolver"]`` names the solver that produced the answer.
-
-cvxopt's options are process-global: they are saved, set, and restored
-exactly around each solve, even when cvxopt raises; concurrent cvxopt solves
-in several threads are therefore not supported.
+The :class:`~gmp.conic.ConicProgram` is the form of ``cvxopt.solvers.sdp`` and cvxopt's duals
+are already in the convention of :mod:`gmp.conic`; the blocks are stacked with scipy and passed
+to ``cvxopt.solvers.conelp`` after the presolve of :mod:`gmp_backends.presolve`, with the sparse
+KKT solver of :mod:`gmp_backends.cvxopt_kkt` for large programs. cvxopt's process-global options
+are saved, set and restored around each solve, so concurrent cvxopt solves in several threads
+are not supported. Details: docs/backends.md, "cvxopt" and "cvxopt KKT solvers".
 """
 from __future__ import annotations
 
@@ -72,8 +48,8 @@ KKT_SOLVERS = ("sparse", "qr", "chol", "chol2", "ldl", "ldl2")
 #: below it cvxopt's own "qr" is faster (docs/benchmarks.md, "cvxopt KKT solvers").
 SPARSE_KKT_MIN_WORK = 2e7
 #: Iterative-refinement steps for the sparse solver when the caller sets none (cvxopt's
-#: default is 1). It forms normal equations: without refinement 3 of the 16 library
-#: problems stall; with 1 none does; 2 keeps a margin for about 5-15 % more time.
+#: default is 1). It forms normal equations, on which library problems stall without
+#: refinement; 2 keeps a margin over 1 at a small cost (docs/benchmarks.md).
 SPARSE_KKT_REFINEMENT = 2
 #: cvxopt's raw status -> ours ("unknown" is split by the iteration count: _classify_unknown).
 STATUS_MAP: dict[str, Status] = {"optimal": Status.OPTIMAL, "primal infeasible": Status.INFEASIBLE,
@@ -87,7 +63,7 @@ class CvxoptBackend(Backend):
     ``verbose`` (show_progress); warns on ``time_limit``. ``extra`` takes raw
     cvxopt options (``refinement``, ``kktreg``, ...) and ``kktsolver`` (cvxopt's
     ``"qr"``, ``"chol"``, ``"chol2"``, ``"ldl"``, ``"ldl2"``, or gmp's ``"sparse"``;
-    chosen by size when not given, see the module docstring).
+    chosen by size when not given, see docs/backends.md, "cvxopt KKT solvers").
     """
 
     name: ClassVar[str] = "cvxopt"
@@ -217,9 +193,8 @@ def _one_blas_thread() -> Any:
 
     The sparse solver alternates numpy's BLAS (multithreaded) with cvxopt's own
     (single-threaded) many times per iteration; numpy's idle worker threads then
-    compete with the main thread. On one thread the 3-view Polymom SDP solves in 0.8 s
-    instead of 1.5 s, the dense quartic n = 8 in 0.38 s instead of 0.67 s (2 cores;
-    docs/benchmarks.md, "cvxopt KKT solvers"). Without threadpoolctl: unchanged.
+    compete with the main thread, which makes the solve slower (docs/benchmarks.md,
+    "cvxopt KKT solvers"). Without threadpoolctl: unchanged.
     """
     try:
         from threadpoolctl import threadpool_limits

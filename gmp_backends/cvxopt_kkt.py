@@ -1,36 +1,11 @@
 """A KKT solver for cvxopt that uses the sparsity of moment and localizing matrices.
 
-cvxopt's own KKT solvers for semidefinite cones (``"qr"``, ``"chol"``) first form
-the dense scaled matrix ``W^{-T} G`` (``sum d_k^2`` rows by ``m`` columns) and then
-either factor it (QR) or form its Gram matrix (``m^2 sum d_k^2`` flops). For a moment
-relaxation each column of ``G`` is one moment ``y_alpha``, and the symmetric matrix it
-stands for, ``S_alpha``, has only as many entries as there are pairs of basis
-monomials with ``beta + gamma = alpha``. Interior-point solvers built for SDP (SDPA,
-CSDP, MOSEK) use that sparsity when forming the Schur complement
-
-    H[alpha, beta] = tr(S_alpha V S_beta V),   V = (r r^T)^{-1} of the NT scaling,
-
-and so does this module. Per PSD block (size ``d``) and chunk of moments, ``S_beta V``
-is a sparse product (``S_beta`` has a few entries), ``T_beta = V (S_beta V)`` one dense
-product for the whole chunk, and ``H[alpha, beta] = <S_alpha, T_beta>`` a gather of the
-lower-triangle entries of ``T_beta`` and a sparse product. That is about ``2 m d^3``
-flops per block instead of ``m^2 d^2``, and the dense ``W^{-T} G`` is never formed.
-Linear and second-order-cone rows (few, in our programs) are scaled densely with
-cvxopt's own ``misc.scale``.
-
-The reduced system ``[H A^T; A 0]`` is solved as cvxopt's "chol" does: with
-``A^T = Q R``, a Cholesky factorization of ``Q_2^T H Q_2`` on the null space of ``A``
-(when every equality row fixes one variable, ``Q`` is a selection and no QR is formed).
-Normal equations square the condition number, so near the optimum they lose digits
-that cvxopt's QR on the scaled ``G`` keeps. When the Cholesky factorization fails, or
-its reciprocal condition falls below ``SWITCH_RCOND``, this and every later iteration
-use the fallback (cvxopt's "qr"), so a run ends as cvxopt's default would, after a few
-expensive iterations instead of all of them.
-
-The function contract is cvxopt's: ``kktsolver(W)`` returns ``f(x, y, z)``, which
-overwrites ``x, y, z`` with ``ux, uy, W uz`` and leaves the strict upper triangles of
-the PSD parts of ``z`` as they were (see the cvxopt documentation of ``conelp``,
-"Exploiting structure").
+:class:`SparseSchurKKT` forms the Schur complement ``H[alpha, beta] = tr(S_alpha V S_beta V)``
+from the few entries of each moment's matrix, as SDP solvers (SDPA, CSDP, MOSEK) do, instead of
+cvxopt's dense scaled ``G``, and hands the remaining iterations to cvxopt's "qr" when its normal
+equations lose accuracy; :class:`BlockSchurKKT` does the same for the thousands of small blocks of
+a sparse relaxation, with a sparse factorization. Both follow cvxopt's ``kktsolver`` contract
+(``conelp``, "Exploiting structure"). The method: docs/backends.md, "cvxopt KKT solvers".
 """
 from __future__ import annotations
 
@@ -43,14 +18,14 @@ import scipy.sparse as sp
 __all__ = ["SparseSchurKKT", "BlockSchurKKT", "schur_density"]
 
 #: Entries of the work arrays of one chunk of moments (doubles): 2 MB, so that one chunk's
-#: arrays stay in cache. Against 4 000 000 the Schur complement is 10-25 % faster on
-#: moment matrices of side 37-91 and the same at 165 (bench/schur_chunks.py).
+#: arrays stay in cache (chosen with bench/schur_chunks.py: docs/benchmarks.md, "cvxopt KKT
+#: solvers").
 CHUNK_ENTRIES = 262_144
 #: The remaining iterations use the fallback (cvxopt's QR on the scaled ``G``) once the
 #: reciprocal condition number of the reduced Schur complement (LAPACK ``dpocon`` on its
-#: Cholesky factor) falls below this. Measured on the dense quartic (``bench/_common``):
-#: n = 8 at ``tol=1e-9`` keeps residuals at 1e-15 down to rcond 3e-13 and loses them
-#: (5e-10, then a stall) at 1e-14; n = 12 at the default tolerance ends, accurate, at 8e-14.
+#: Cholesky factor) falls below this: chosen on the dense quartic (``bench/_common``), between
+#: the smallest reciprocal condition at which the residuals were kept and the one at which
+#: they were lost (docs/benchmarks.md).
 SWITCH_RCOND = 3e-14
 
 

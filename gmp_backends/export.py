@@ -1,59 +1,11 @@
-"""Exchange formats: SDPA sparse (``.dat-s``) and CBF (``.cbf``), writers and readers.
+"""Exchange formats: SDPA sparse (``.dat-s``) [SDPA] and CBF (``.cbf``) [CBF], writers and readers.
 
-Any :class:`~gmp.conic.ConicProgram` (``min c @ x + c0`` s.t. ``A_eq x = b_eq``,
-``A_ineq x <= b_ineq``, ``mat(F0_j + F_j x) ⪰ 0``) can be written for another
-solver, and read back into a ConicProgram (the readers are what the round-trip
-tests use, and they also read what MOSEK's CBF writer makes of our programs).
-Every writer validates the program first (no NaN or inf is ever written) and
-writes floats with 17 significant digits, so a round trip is exact.
-
-SDPA sparse format [SDPA, Sec. "Input data format"]
----------------------------------------------------
-SDPA's primal is ``min c^T x`` s.t. ``sum_i F_i x_i - F_0 ⪰ 0`` over a
-block-diagonal matrix; a negative block size declares a diagonal (LP) block.
-Our program maps onto it as:
-
-* PSD block ``j`` → SDP block ``j + 1`` with ``F_i = mat(F_j[:, i])`` and
-  ``F_0 = -mat(F0_j)``; only the upper triangle is written (``i <= j``).
-* The linear constraints → one diagonal block after the PSD blocks, with
-  entries in this order: ``b_ineq - A_ineq x >= 0`` (one per inequality), then
-  each equality as **two inequalities**, ``A_eq x - b_eq >= 0`` followed (after
-  all of those) by ``b_eq - A_eq x >= 0``. Splitting keeps the variables and
-  the optimal value of the program (elimination would change both); the
-  price is a program without a strictly feasible point, which some
-  interior-point codes handle less well.
-* The constant ``c0`` cannot be stored in SDPA: it is written in a comment
-  (``* objective constant c0 = ...``), so the SDPA optimal value plus ``c0``
-  is ours.
-
-Comment lines at the top of the file (``*``) also carry a one-line JSON record
-(``*gmp {...}``) with ``c0``, the numbers of inequalities and equalities and the
-PSD block names; :func:`read_sdpa` uses it to restore ``c0`` and the equalities.
-Without it (a file from elsewhere) every diagonal-block entry is read as an
-inequality and ``c0 = 0``.
-
-CBF, version 3 [CBF, Sec. "The CBF format"]
--------------------------------------------
-CBF states ``min g^obj`` with scalar rows ``g = A x + b`` in cones and
-affine PSD constraints ``G = sum_j x_j H_j + D ⪰ 0``. We write ``VAR`` (``n``
-free variables, cone ``F``), ``PSDCON`` (the block sizes), ``CON`` with cones
-``L=`` (``A_eq x - b_eq = 0``) then ``L-`` (``A_ineq x - b_ineq <= 0``),
-``OBJACOORD`` (``c``), ``OBJBCOORD`` (``c0``), ``ACOORD``/``BCOORD`` and
-``HCOORD``/``DCOORD`` (``H_j = mat(F[:, j])``, ``D = mat(F0)``, lower triangle,
-0-based). :func:`read_cbf` also accepts ``L+`` rows and variable cones
-``L+``/``L-``/``L=`` (turned into linear constraints) and ``OBJSENSE MAX``
-(the objective is negated: the program's minimum is minus the file's
-maximum); conic cones other than PSD, matrix variables (``PSDVAR``) and
-integers are refused with :class:`FormatError`.
-
-References
-----------
-[SDPA] K. Fujisawa et al., *SDPA (SemiDefinite Programming Algorithm) User's
-Manual*, and B. Borchers, "SDPLIB 1.2", Optim. Methods Softw. 11 (1999),
-Sec. 2 (the sparse format).
-[CBF] H. A. Friberg, "CBLIB 2014: a benchmark library for conic mixed-integer
-and continuous optimization", Math. Prog. Comp. 8 (2016); format reference
-at https://cblib.zib.de/format3.pdf and in the MOSEK manuals ("The CBF Format").
+Any :class:`~gmp.conic.ConicProgram` can be written for another solver and read back (the
+readers serve the round-trip tests and read what MOSEK's CBF writer makes of our programs).
+Every writer validates the program first and writes 17 significant digits, so a round trip is
+exact. How the program maps onto each format (equalities split in two for SDPA, ``c0`` in a
+``*gmp`` comment, the CBF keywords written, read and refused): docs/backends.md, "Exchange
+formats: SDPA and CBF".
 """
 from __future__ import annotations
 
@@ -108,7 +60,7 @@ def _lower_const(F0: np.ndarray, dim: int) -> tuple[np.ndarray, np.ndarray, np.n
 
 # -- SDPA ----------------------------------------------------------------------
 def write_sdpa(program: ConicProgram, path: str | os.PathLike) -> Path:
-    """Write ``program`` in SDPA sparse format (see the module docstring).
+    """Write ``program`` in SDPA sparse format (docs/backends.md).
 
     Parameters
     ----------
@@ -170,7 +122,7 @@ def write_sdpa(program: ConicProgram, path: str | os.PathLike) -> Path:
 
 
 def read_sdpa(path: str | os.PathLike) -> ConicProgram:
-    """Read an SDPA sparse file into a ConicProgram (see the module docstring).
+    """Read an SDPA sparse file into a ConicProgram (docs/backends.md).
 
     Restores ``c0`` and the equalities from a ``*gmp`` comment when the file
     was written by :func:`write_sdpa`; otherwise diagonal-block entries
@@ -253,7 +205,7 @@ def read_sdpa(path: str | os.PathLike) -> ConicProgram:
 
 # -- CBF -----------------------------------------------------------------------
 def write_cbf(program: ConicProgram, path: str | os.PathLike) -> Path:
-    """Write ``program`` in the Conic Benchmark Format, version 3 (see the module docstring).
+    """Write ``program`` in the Conic Benchmark Format, version 3 (docs/backends.md).
 
     Returns
     -------

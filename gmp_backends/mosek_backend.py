@@ -1,74 +1,11 @@
-"""The MOSEK backend: the Optimizer API with affine conic constraints.
+"""The MOSEK backend: the program as a MOSEK task, built with the Optimizer API [MOSEK-API].
 
-Formulation
------------
-The :class:`~gmp.conic.ConicProgram` goes into a MOSEK task as it stands,
-the moments ``x`` being the task's free variables:
-
-* ``A_eq x = b_eq`` and ``A_ineq x <= b_ineq`` are linear constraints (bound
-  keys ``fx`` and ``up``), equalities first;
-* each PSD block ``mat(F0_j + F_j x) ⪰ 0`` is one affine conic constraint
-  (ACC) ``svec(F0_j + F_j x) ∈ SVECPSD(d_j (d_j + 1) / 2)``
-  (``Task.appendsvecpsdconedomain``);
-* ``c0`` is the objective's fixed term (``putcfix``).
-
-MOSEK's vectorized PSD domain [MOSEK-API, Sec. 15.11 "Supported domains",
-"Vectorized semidefinite domain"] stacks the *lower* triangle *column by
-column* and scales the off-diagonal entries by √2::
-
-    svec(X) = (X11, √2 X21, ..., √2 Xd1, X22, √2 X32, ..., √2 Xd2, ..., Xdd)
-
-so ``<X, Y> = svec(X) @ svec(Y)`` and the domain is self-dual. The order
-and the factor are checked by a test against MOSEK's own CBF writer, which
-turns the ACC back into a PSD constraint with coefficient ``1/√2`` at (1, 0).
-
-All coefficients enter through one vectorized call per kind
-(``putarowslice``, ``putafefentrylist``, ``putafegslice``, ``appendaccsseq``);
-Python loops run only over the PSD blocks (one domain and name each) and,
-when the program names its variables, over the names (MOSEK has no bulk
-``putvarname``).
-
-Why the Optimizer API and not Fusion: Fusion builds the same ACCs through
-its expression layer (and then this very task), so the solve is identical
-while building costs more; the Optimizer API also gives direct access to the
-task, which :meth:`MosekBackend.build_task` / :meth:`MosekBackend.write_task`
-hand out for inspection and export without a licence. Measured on a 2-core
-Xeon, MOSEK 11.2, no licence needed (best of 3; dense ball relaxations of
-bench/relaxation_build.py): building the task takes 0.003 s with the
-Optimizer API against 0.013 s with Fusion for n = 15, order 2 (3 876 moments,
-136 x 136 moment matrix), and 0.004 s against 0.045 s for n = 10, order 3
-(8 008 moments, 286 x 286); negligible either way next to the solve, so the
-simpler, inspectable path wins. Solve times need a licence and were not
-measured here. Which side of the primal/dual pair MOSEK's interior-point
-method works on is MOSEK's choice (``MSK_IPAR_INTPNT_SOLVE_FORM``, default
-``MSK_SOLVE_FREE``); pass ``extra={"MSK_IPAR_INTPNT_SOLVE_FORM":
-"MSK_SOLVE_DUAL"}`` to force the SOS side.
-
-Duals
------
-MOSEK's conic dual [MOSEK-API, Sec. 12.2.1 "Duality for conic optimization"]
-is ``A^T y + F^T ẏ = c`` (free variables), ``ẏ`` in the dual domain, with dual
-objective ``l^c s_l^c - u^c s_u^c - g @ ẏ + c^f``. Matching it with
-:mod:`gmp.conic` gives ``y_eq = -y[:m_eq]``, ``z_ineq = -y[m_eq:]`` and
-``Z_j = smat(ẏ_j)`` (the inverse of ``svec``: off-diagonals divided by √2).
-
-Licence
--------
-MOSEK looks for its licence in the file (or ``port@host`` token server) named
-by the environment variable ``MOSEKLM_LICENSE_FILE``, else in
-``~/mosek/mosek.lic`` [MOSEK-LIC, Sec. 8.1]. :meth:`MosekBackend.availability`
-checks for that file without importing MOSEK; with ``check_import=True`` it
-also checks a licence out (``Env.checkoutlicense(feature.pts)``). Without a
-licence the level is ``"installed, no licence"``, a solve raises
-:class:`~gmp.errors.BackendNotAvailableError` saying where to put one, and
-the task can still be built and written to ``.ptf``/``.cbf``/``.task``.
-
-References
-----------
-[MOSEK-API] MOSEK ApS, *MOSEK Optimizer API for Python 11*,
-https://docs.mosek.com/latest/pythonapi/.
-[MOSEK-LIC] MOSEK ApS, *MOSEK Licensing Guide*, Sec. 8 "Client setup",
-https://docs.mosek.com/latest/licensing/client-setup.html.
+The moments are the task's free variables, the linear constraints its rows and each PSD block
+one affine conic constraint in MOSEK's vectorized PSD domain (lower triangle, off-diagonals
+scaled by √2, :mod:`gmp_backends.svec`); the duals are read back in the convention of
+:mod:`gmp.conic`. Without a licence [MOSEK-LIC] a solve raises, but the task can still be built
+and written to file. The formulation, the duals, the licence lookup and why the Optimizer API
+and not Fusion: docs/backends.md, "MOSEK".
 """
 from __future__ import annotations
 
@@ -238,7 +175,7 @@ class MosekBackend(Backend):
         return None if reason is None else (reason, LICENCE_REMEDY)
 
     def availability(self, check_import: bool = False) -> Availability:
-        """Installed, importable, and licensed (see the module docstring).
+        """Installed, importable, and licensed (see docs/backends.md, "MOSEK").
 
         Without ``check_import`` only the licence *file* is looked for (nothing
         is imported); with it the licence is also checked out. Without a

@@ -1,48 +1,10 @@
 """The PICOS backend: the program rebuilt as a PICOS problem, solved by a solver PICOS reaches.
 
-One real variable ``x`` of size ``n_vars``; ``A_eq x == b_eq`` and
-``A_ineq x <= b_ineq`` as two affine constraints; each PSD block as one
-linear matrix inequality ``reshape(F @ x + F0, (d, d)) >> 0`` built from the
-sparse ``F`` in a single affine expression (no per-entry Python loop).
-``extra={"solver": name}`` picks PICOS's solver (``picos.available_solvers()``
-lists the installed ones: cvxopt, mosek, smcp, ...); ``"auto"`` lets PICOS
-choose. The default is cvxopt, a core dependency: PICOS's own choice is MOSEK
-whenever its module is installed, licence or not. A solver that is installed
-but has no licence gives the status NOT_AVAILABLE. Clarabel and SCS are not
-PICOS solvers: use ``backend="clarabel"`` / ``backend="scs"`` directly.
-
-Duals come from PICOS's constraint duals, converted to the convention of
-:mod:`gmp.conic` (PICOS's equality multipliers have the opposite sign; its
-inequality and LMI duals match). When PICOS gives none, the solution's duals
-are ``None`` and ``info['duals']`` says why. For an infeasible (unbounded)
-program PICOS returns the solver's Farkas ray as the duals (the improving
-direction as the primal value); they are passed on as
-``info['infeasibility_certificate']`` (``info['unbounded_direction']``) for the
-core to verify.
-
-Tolerances: when ``tol`` is not given and the solver is cvxopt, cvxopt's own
-defaults are passed (feasibility 1e-7, absolute gap 1e-7, relative gap 1e-6)
-instead of PICOS's tighter 1e-8: at 1e-8 cvxopt's step reaches the cone boundary
-on the Goldstein–Price and Henrion–Lasserre relaxations at their exact orders
-(``ZeroDivisionError`` in ``cvxopt.misc.update_scaling``), where the cvxopt
-backend, at cvxopt's defaults, solves them. Likewise cvxopt's iteration limit (100)
-is passed when ``max_iters`` is not given (PICOS would pass 10**6). A ``ZeroDivisionError`` or
-``ArithmeticError`` raised inside the solver is reported as NUMERICAL_ERROR.
-
-Status: PICOS's ``problemStatus`` "infeasible" / "unbounded" decide first;
-then ``primalStatus`` "optimal" → OPTIMAL, "feasible" → OPTIMAL_INACCURATE,
-"premature" → ITERATION_LIMIT (TIME_LIMIT when the time limit was reached);
-anything else → SOLVER_ERROR with PICOS's four statuses kept in ``raw_status``.
-
-Options: ``tol`` sets PICOS's feasibility and optimality tolerances
-(``abs_/rel_prim_fsb_tol``, ``abs_/rel_dual_fsb_tol``, ``abs_/rel_ipm_opt_tol``),
-``max_iters`` → ``max_iterations``, ``verbose`` → ``verbosity``, ``time_limit``
-→ ``timelimit``; PICOS itself warns when the chosen solver cannot honour one
-(cvxopt has no time limit). ``extra`` takes ``solver`` and any PICOS option
-(see ``picos.Problem().options``), checked by name.
-
-PICOS's cvxopt interface clears cvxopt's process-global option dict; this
-backend saves and restores it around each solve.
+One variable vector, two affine constraints and one linear matrix inequality per PSD block;
+``extra={"solver": ...}`` picks PICOS's solver (cvxopt by default). Duals, Farkas rays and
+improving directions are passed on in the convention of :mod:`gmp.conic`, and cvxopt's
+process-global options are saved and restored around each solve. Formulation, tolerances,
+status mapping and options: docs/backends.md, "PICOS".
 """
 from __future__ import annotations
 
@@ -77,8 +39,8 @@ DEFAULT_SOLVER = "cvxopt"
 CVXOPT_DEFAULT_TOLERANCES = {"abs_prim_fsb_tol": 1e-7, "rel_prim_fsb_tol": 1e-7,
                              "abs_dual_fsb_tol": 1e-7, "rel_dual_fsb_tol": 1e-7,
                              "abs_ipm_opt_tol": 1e-7, "rel_ipm_opt_tol": 1e-6}
-#: cvxopt's own iteration limit; PICOS passes 10**6 when none is given (measured: the
-#: unbounded Motzkin relaxation then ran 518 772 iterations, 4-8 minutes, before failing).
+#: cvxopt's own iteration limit; PICOS passes 10**6 when none is given, and an unbounded
+#: relaxation then runs for minutes before failing (docs/benchmarks.md).
 CVXOPT_DEFAULT_MAX_ITERS = 100
 
 

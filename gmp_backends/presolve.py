@@ -1,16 +1,9 @@
 """Linear-algebra presolve shared by the backends: redundant equalities, cone-free programs.
 
-Two situations no conic solver handles well are dealt with before one is called:
-
-* **Exactly redundant equality rows** (:func:`independent_rows`): a pivoted QR
-  of ``A_eq.T`` [GVL13, Sec. 5.4.2] finds the rows that are linear combinations
-  of others. cvxopt stops with "Rank(A) < p" (or stalls) on them, so it drops
-  them; if their right-hand sides disagree the program is infeasible and
-  :meth:`RowReduction.infeasible` says so without calling any solver.
-* **No cone constraint at all** (:func:`has_no_cones`): ``min c @ x`` subject
-  to equalities only (or a program without variables) is a linear system;
-  :func:`solve_without_cones` answers it by least squares (cvxopt needs a
-  cone, and a conic solver adds nothing).
+:func:`independent_rows` finds exactly redundant equality rows by a pivoted QR [GVL13, Sec. 5.4.2]
+(cvxopt stops on them; if their right-hand sides disagree, :meth:`RowReduction.infeasible` says
+so without a solver), and :func:`solve_without_cones` answers a program without any cone
+constraint (:func:`has_no_cones`) by least squares. Details: docs/backends.md, "Presolve".
 """
 from __future__ import annotations
 

@@ -1,55 +1,10 @@
-"""The SCS backend: a first-order (ADMM) conic solver, direct Python API.
+"""The SCS backend: a first-order (ADMM) conic solver, through its direct Python API.
 
-The program goes to ``scs.SCS({"A", "b", "c"}, {"z", "l", "s"}, **settings)``
-in the standard form of :mod:`gmp_backends.standard_form`; SCS packs a PSD
-block as its *lower* triangle column by column with off-diagonals scaled by
-``√2`` (:mod:`gmp_backends.svec`). Its dual ``y`` is read back in the
-convention of :mod:`gmp.conic`.
-
-SCS iterations are cheap (one factorization at setup, then projections) but
-many, and its own default tolerance is loose (``eps_abs = eps_rel = 1e-4``), so
-``tol=None`` gives SCS :data:`DEFAULT_TOL` (1e-7) instead.
-
-Formulation (``extra={"formulation": "moment" | "dual"}``), measured with
-``python bench/formulations.py`` (dense random quartic on the unit ball,
-order 2, ``tol=1e-6``, 2-core Xeon, SCS 3.3.1 with MKL Pardiso; seconds of
-``Backend.run``, iterations, and the bound's error relative to Clarabel's
-(max(1, |bound|))); all statuses optimal::
-
-     n  moments  side   moment form               dual form
-     6      210    28   0.02 s   175 it  1e-08    0.01 s    75 it  6e-09
-     8      495    45   0.04 s   175 it  2e-09    0.03 s   125 it  1e-07
-    10     1001    66   0.16 s   375 it  2e-09    0.14 s   275 it  2e-09
-    12     1820    91   0.29 s   325 it  1e-06    0.18 s   175 it  1e-10
-    15     3876   136   0.61 s   275 it  2e-09    0.33 s   100 it  6e-08
-    20    10626   231   1.83 s   275 it           1.53 s   175 it      (tol=1e-8)
-
-so the issue's target (n = 15 in < 60 s) is met by SCS with three orders of
-magnitude to spare (Clarabel and cvxopt: ~110-125 s); at ``tol=1e-8`` n = 15
-takes 0.61 s / 0.38 s and agrees with Clarabel to 2e-9 / 9e-9. The dual form
-is up to 2x faster on this family, but on the problem library
-(gmp.testing.PROBLEMS, exact orders, ``tol=1e-8``) it is the less robust one:
-``rosenbrock_2d`` hits the iteration limit (moment form: 0.01 s),
-``lasserre_2001_floudas_2_2_quadratic`` takes 16.9 s (moment form: 1.7 s),
-``lasserre_2001_floudas_4_9_equality`` 1.6 s (0.15 s). The default is
-therefore ``"moment"``.
-
-At SCS's default tolerance (1e-4) the library's bounds are off by up to
-6e-2 (moment form; 0.38 in the dual form on ``lasserre_2001_floudas_4_10``)
-while the status says "solved": which is why SCS comes after the
-interior-point backends in :data:`gmp.registry.PREFERENCE`.
-
-Options: ``tol`` sets ``eps_abs`` and ``eps_rel``; ``max_iters``;
-``verbose``; ``time_limit`` → ``time_limit_secs``. ``extra`` takes
-``formulation`` and the SCS settings listed in :data:`SCS_SETTINGS`, checked
-by name before solving (SCS raises a bare ``TypeError`` otherwise).
-
-Status (:data:`STATUS_MAP`): SCS says "solved (inaccurate - reached max_iters)"
-(or ``time_limit_secs``) when it stops at a limit; that is ITERATION_LIMIT /
-TIME_LIMIT with the last iterate in ``x``, which the core's check
-(:func:`gmp.assess.assess`) reports as OPTIMAL_INACCURATE when it is nearly
-optimal. "infeasible/inaccurate" and "unbounded/inaccurate" are INFEASIBLE /
-UNBOUNDED when their certificate verifies in the core.
+The program goes to ``scs.SCS`` in the standard form of :mod:`gmp_backends.standard_form`
+(PSD blocks as lower triangles, off-diagonals scaled by √2, :mod:`gmp_backends.svec`), in the
+moment formulation unless ``extra={"formulation": "dual"}``; the dual is read back in the
+convention of :mod:`gmp.conic`. SCS's own tolerance is loose, so ``tol=None`` gives it
+:data:`DEFAULT_TOL`. Options, status mapping and why these defaults: docs/backends.md, "SCS".
 """
 from __future__ import annotations
 

@@ -1,29 +1,10 @@
 """The standard form ``min q @ w  s.t.  A w + s = b,  s ∈ K`` of Clarabel and SCS.
 
-Both solvers take one sparse ``A``, the cone ``K = {0}^z × R_+^l × S_+^{d_1} × ...``
-(PSD blocks as scaled packed triangles, :mod:`gmp_backends.svec`) and answer
-with a primal ``w`` and a dual ``λ ∈ K*`` satisfying ``A.T @ λ + q == 0``.
-A :class:`~gmp.conic.ConicProgram` fits this form in two ways, chosen by
-``formulation``:
-
-``"moment"`` — the moments are the solver's primal (``P_j = svec(F_j)``, ``p_j = svec(F0_j)``)::
-
-    w = x,   q = c,   A = [A_eq; A_ineq; -P_1; ...],   b = [b_eq; b_ineq; p_1; ...]
-    λ = [y_eq; z_ineq; svec(Z_1); ...]                  (exactly the convention of gmp.conic)
-
-``"dual"`` — the SOS side is the solver's primal (the dualization of [Löf09])::
-
-    w = [y_eq; z_ineq; svec(Z_1); ...],   q = [b_eq; b_ineq; p_1; ...]
-    [A_eq.T, A_ineq.T, -P_1.T, ...] w + s = -c          s ∈ {0}^n     (dual feasibility)
-    -z_ineq + s = 0,   -svec(Z_j) + s = 0               s ∈ R_+ × S_+  (dual cones)
-    λ = [-x; b_ineq - A_ineq x; svec(F0_j + F_j x); ...]
-
-so the moments are minus the multipliers of the ``n`` equality rows, and the
-solver's "primal infeasible" means the moment problem is *unbounded* (and
-vice versa): :meth:`StandardForm.certificate_status` swaps them.
-
-[Löf09] J. Löfberg, "Dualize it: software for automatic primal and dual
-conversions of conic programs", Optim. Methods Softw. 24 (2009) 313-325.
+:func:`build_standard_form` writes a :class:`~gmp.conic.ConicProgram` in this form in one of two
+formulations, ``"moment"`` (the moments are the solver's primal) or ``"dual"`` (the SOS side is
+the solver's primal: the dualization of [Löf09]); :class:`StandardForm` reads the solver's answer
+back in the convention of :mod:`gmp.conic` and swaps the certificates of the dual form. Both
+formulations written out: docs/backends.md, "The standard form of Clarabel and SCS".
 """
 from __future__ import annotations
 

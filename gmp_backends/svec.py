@@ -1,42 +1,11 @@
-"""Scaled-triangle vectorization of symmetric matrices (``svec`` / ``smat``).
+"""Scaled-triangle vectorization of symmetric matrices (``svec`` / ``smat``), per solver.
 
-Conic solvers store a symmetric ``d x d`` matrix ``X`` as the ``d (d + 1) / 2``
-entries of one triangle, with the off-diagonal entries multiplied by ``√2``
-so that the Euclidean inner product is kept::
-
-    svec(A) @ svec(B) == <A, B> == trace(A @ B)        (A, B symmetric)
-
-which makes the PSD cone self-dual in the packed space: a solver's dual
-vector for a PSD block is ``svec(Z)`` in the same convention, and
-``smat`` (off-diagonals divided by ``√2``) gives ``Z`` back.
-
-The solvers differ in *which* triangle they walk, always column by column:
-
-============  ============================================  ===========================
-solver        packed order (column-major)                    check
-============  ============================================  ===========================
-Clarabel      upper triangle: X11, X12, X22, X13, X23 ..     verified numerically [1]
-SCS (3.x)     lower triangle: X11, X21, X31, .., X22 ..      verified numerically [1]
-MOSEK (ACC)   lower triangle (``SVEC_PSD_CONE`` domain)       documented [MOSEK, 13.6];
-                                                              not run here (no licence)
-cvxopt        full column-major ``vec``, reads the lower     no scaling: not this module
-              triangle only (``dims['s']``)
-============  ============================================  ===========================
-
-The upper triangle column by column is the lower triangle row by row, so the
-two conventions differ only by a permutation of the packed entries.
-
-[1] ``tests/test_svec.py::test_solver_triangle_conventions`` minimizes
-``<C, X>`` over ``trace X = 1, X ⪰ 0`` with ``c = svec(C)`` in each candidate
-convention: only the convention named above returns ``lambda_min(C)`` (the
-wrong triangle makes the solvers report an unbounded problem, the wrong scale a
-different value).
-
-A :class:`~gmp.conic.PSDBlock` stores ``F`` with one full column-major
-``vec`` per variable; :func:`pack` turns it into the packed ``svec`` rows a
-solver wants in one sparse product with :func:`svec_operator` (which also
-symmetrizes, so a slightly asymmetric coefficient matrix is read as its
-symmetric part, as the PSD constraint means).
+A symmetric ``d x d`` matrix is stored as the ``d (d + 1) / 2`` entries of one triangle, walked
+column by column, with the off-diagonals multiplied by ``√2`` so that
+``svec(A) @ svec(B) == <A, B>``. :data:`SOLVER_TRIANGLE` says which triangle each solver walks,
+and :func:`pack` turns the ``F`` of a :class:`~gmp.conic.PSDBlock` into those rows in one sparse
+product. The conventions, the table of solvers and how it was checked: docs/backends.md,
+"Packed triangles (svec)".
 """
 from __future__ import annotations
 
@@ -53,7 +22,7 @@ __all__ = [
 
 Triangle = Literal["lower", "upper"]
 
-#: Packed triangle of each solver's scaled PSD cone (see the module docstring).
+#: Packed triangle of each solver's scaled PSD cone (the table in docs/backends.md, "Packed triangles (svec)").
 SOLVER_TRIANGLE: dict[str, Triangle] = {"clarabel": "upper", "scs": "lower", "mosek": "lower"}
 
 SQRT2 = math.sqrt(2.0)
