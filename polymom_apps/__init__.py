@@ -1,12 +1,11 @@
-"""Polymom: mixture models estimated by the method of moments as GMPs on the parameter measure.
+"""Polymom: mixture models estimated by the method of moments as GMPs on the parameter measure [WCL15].
 
 >>> import numpy as np, polymom_apps as pa                       # doctest: +SKIP
 >>> spec = pa.models.gaussian_1d(6)                                # doctest: +SKIP
 >>> res = pa.estimate(spec, X, n_components=2)                     # doctest: +SKIP
 >>> res.params, res.weights                                        # doctest: +SKIP
 
-See docs/polymom.md. Reference: [WCL15] S. Wang, A. Chaganty, P. Liang, "Estimating
-mixture models via mixtures of polynomials", NIPS 2015.
+See docs/polymom.md.
 """
 from . import constraints, models
 from .constraints import Tied

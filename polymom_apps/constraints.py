@@ -1,26 +1,8 @@
 """Parameter constraints as support constraints of the parameter measure [WCL15, Sec. 3, C.1].
 
-Every atom of the parameter measure ``mu = sum_k pi_k delta_{theta_k}`` is one
-component's ``theta``. A constraint that every component satisfies is therefore a
-*support* constraint of ``mu``:
-
-* ``g(theta) == 0`` (linear ``xi1 + xi2 - 1 == 0``, the parabola ``xi1 - xi2**2 == 0``,
-  equal coordinates ``xi1 - xi2 == 0``) becomes the localizing equalities
-  ``L(g theta^a) = 0`` for ``|a| <= 2r - deg g``;
-* ``g(theta) >= 0`` (non-negative variances) becomes the localizing matrix
-  ``M_{r - ceil(deg g / 2)}(g y) PSD``.
-
-Write them directly with gmp (``xi1 + xi2 == 1``) or with the helpers below.
-
-Tying across components (one variance shared by all components) is *not* a
-support constraint: it says that the marginal of ``theta_p`` under ``mu`` is a
-Dirac at an unknown value ``s``, i.e. ``L(theta_p^2) = L(theta_p)^2``, which is not
-convex in the moments. :class:`Tied` handles it by profiling: for a fixed ``s`` the
-support constraint ``theta_p == s`` is convex; :func:`polymom_apps.estimate`
-searches ``s`` in ``bounds`` (bounded Brent search) for the smallest weighted moment
-residual of the extracted mixture. With ``value=`` the shared value is known and
-it is a plain support constraint. (Tying coordinates *within* a component is a
-support constraint: :func:`equal`.)
+Helpers for equalities (linear, parabola, equal coordinates) and non-negativity, which become
+localizing equalities and matrices, and :class:`Tied` for a value shared by all components,
+which is not a support constraint and is profiled instead. See docs/polymom.md, "Constraints".
 
 >>> import gmp
 >>> a, b = gmp.variables("a b")

@@ -1,48 +1,9 @@
-"""EM for the likelihood baselines and the "Poly + EM" refinement of Polymom.
+"""EM for the likelihood baselines and the "Poly + EM" refinement of Polymom [VR08].
 
-* :func:`em_linear_regressions` -- mixtures of linear regressions (scikit-learn has none).
-* :func:`em_gaussian_mixture` -- spherical or diagonal Gaussian mixtures started from given
-  parameters, optionally with each component's mean on an affine subspace ``A mu = b``
-  (the parameter constraint of Table 3's "constrained" row, which scikit-learn's EM
-  cannot keep).
-
-Mixtures of linear regressions
-------------------------------
-
-Model: ``y = x . w_k + e``, ``e ~ N(0, s_k^2)``, component ``k`` with probability
-``pi_k``. scikit-learn has no such estimator, so Table 3's linear-regression row needs
-this one; it is also the "Poly + EM" step, started from the Polymom estimate.
-
-E-step: responsibilities ``r_ik`` from ``log pi_k + log N(y_i; x_i . w_k, s_k^2)`` (by
-log-sum-exp). M-step: ``pi_k = mean_i r_ik``, ``w_k`` the weighted least-squares fit
-``(X^T R_k X)^{-1} X^T R_k y``, and ``s_k^2 = sum_i r_ik (y_i - x_i . w_k)^2 / sum_i r_ik``
-unless the noise is known. Stopping rule as scikit-learn's mixtures: the change of the
-mean log-likelihood per sample below ``tol``. Random starts: each component's ``w_k``
-is the least-squares fit of its own ``max(2D, 10)`` random samples, equal weights; the
-best of ``n_init`` runs by likelihood.
-
-Acceleration
-------------
-
-On overlapping components EM converges linearly with a rate near 1: it crawls along a
-flat likelihood, and a stopping rule on the change per step (``tol=1e-7``) can stop far
-from the maximum. ``accelerate=True`` applies SQUAREM [VR08] (squared extrapolation of
-the EM map, falling back to plain EM steps whenever a jump would lower the
-likelihood). Its fixed points are EM's, and from the Table 3 Poly starts it reached the
-highest likelihood found, in 2-29x fewer M-steps (30 models at T = 1e4 and 1e5). From a poor
-start a jump can land in another basin: on 60 random mixtures from random starts it
-ended on a lower maximum than plain EM in 3 (bench/em_acceleration.py --random).
-
->>> import numpy as np
->>> from polymom_apps.em import em_linear_regressions
->>> rng = np.random.default_rng(0)
->>> X = rng.standard_normal((4000, 2))
->>> z = rng.random(4000) < 0.4
->>> y = np.where(z, X @ [2.0, -1.0], X @ [-1.0, 1.5]) + 0.3 * rng.standard_normal(4000)
->>> fit = em_linear_regressions(X, y, 2, noise_std=0.3, random_state=0)
->>> np.round(fit.coef[np.argsort(fit.coef[:, 0])], 1)
-array([[-1. ,  1.5],
-       [ 2. , -1. ]])
+:func:`em_linear_regressions` fits mixtures of linear regressions (scikit-learn has none);
+:func:`em_gaussian_mixture` fits spherical or diagonal Gaussian mixtures from given parameters,
+optionally with each mean on an affine subspace ``A mu = b``. Both can be accelerated by SQUAREM.
+The updates, stopping rules and measurements: docs/polymom.md, "EM baselines and Poly + EM".
 """
 from __future__ import annotations
 

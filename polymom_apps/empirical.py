@@ -1,23 +1,11 @@
-"""Empirical moments of the data: ``mean_t phi_n(x_t)`` and the covariance of ``phi(x)``.
+"""Empirical moments of the data: ``mean_t phi_n(x_t)`` and the covariance of ``phi(x)`` [Han82].
 
-Both are computed in chunks of rows so that ``Phi`` (T, N) is never held whole
-for large T. The covariance is the generalized-method-of-moments weighting's
-ingredient [Han82]: the sampling covariance of the empirical moments is
-``Cov(phi(x)) / T``.
-
-The data may also be a dask array (``pip install "gmp-moments[mixtures]"``): then the
-data are never loaded whole. Each pass (the finite check, the standardization's
-statistics, the moments, their covariance) is one parallel reduction over the
-dask array's row chunks, each chunk a numpy array given to the observation functions.
+Both are computed in chunks of rows, or as parallel reductions over a dask array's chunks, so
+that ``Phi`` (T, N) is never held whole (docs/polymom.md, "Empirical moments" and "Large data").
 
 >>> X = np.array([[1.0], [2.0], [3.0]])
 >>> empirical_moments(lambda X: np.column_stack([X[:, 0], X[:, 0] ** 2]), X)
 array([2.        , 4.66666667])
-
-References
-----------
-[Han82] L. P. Hansen, "Large sample properties of generalized method of moments
-estimators", Econometrica 50(4), 1982.
 """
 from __future__ import annotations
 

@@ -6,11 +6,6 @@ moments (and their covariance for the robust form), then per fit the program
 the polish (:mod:`~polymom_apps.refine`), the tied-value search (:mod:`~polymom_apps.tied`),
 the fit diagnostics (:mod:`~polymom_apps.fit_test`), and the map back to the data's units.
 The result types are in :mod:`~polymom_apps.results`; docs/polymom.md explains the steps.
-
-References
-----------
-[WCL15] S. Wang, A. Chaganty, P. Liang, "Estimating mixture models via mixtures of
-polynomials", NIPS 2015.
 """
 from __future__ import annotations
 
@@ -44,7 +39,7 @@ _riesz_matrix = riesz_matrix
 
 # exact equalities are infeasible on sample moments when they pin y (linear regressions)
 DEFAULT_METHOD = "robust"
-DEFAULT_LAM = 1e-2  # robust form: lam = DEFAULT_LAM * N / T (see docs/polymom.md for the measurement)
+DEFAULT_LAM = 1e-2  # robust form: lam = DEFAULT_LAM * N / T (docs/polymom.md, "The estimation pipeline")
 #: Weightings of the moments that the polish tries besides the GMM weighting (docs/polymom.md,
 #: "Small samples"): "diagonal" (the inverse variances of phi(x)) and/or "identity".
 POLISH_WEIGHTINGS = ("diagonal",)
@@ -89,7 +84,7 @@ def estimate(
         The GMM-weighted moment residual plus a trace term (``"gmm"`` is an alias), or
         moment equalities [WCL15, Problem 7]. None (default) takes the model's
         ``spec.default_method``: ``"robust"`` for every built-in model but multiview,
-        whose equalities stay consistent on sample moments (``"exact"``, 2.5x faster
+        whose equalities stay consistent on sample moments (``"exact"``, faster
         there, falling back to ``"robust"`` if infeasible); see docs/polymom.md for
         the measurements.
     lam : float, optional

@@ -1,22 +1,8 @@
 """scikit-learn estimators for Polymom [WCL15]: a Gaussian mixture (a density) and a mixture of regressions.
 
-Both are ``BaseEstimator`` subclasses: they clone, pickle, take part in ``Pipeline``,
-``GridSearchCV`` and ``cross_val_score``, and pass scikit-learn's estimator checks but
-for the few listed by :func:`expected_failed_checks`. Needs scikit-learn
-(``pip install "gmp-moments[mixtures]"``).
-
->>> import numpy as np
->>> from polymom_apps import PolymomGaussianMixture
->>> rng = np.random.default_rng(0)
->>> X = np.concatenate([rng.normal(-2, 1, (3000, 2)), rng.normal(2, 1, (3000, 2))])
->>> gm = PolymomGaussianMixture(2, covariance_type="spherical").fit(X)   # doctest: +SKIP
->>> np.round(np.sort(gm.means_[:, 0]))                                   # doctest: +SKIP
-array([-2.,  2.])
-
-References
-----------
-[WCL15] S. Wang, A. Chaganty, P. Liang, "Estimating mixture models via mixtures of
-polynomials", NIPS 2015.
+:class:`PolymomGaussianMixture` and :class:`PolymomLinearRegressionMixture` are ``BaseEstimator``
+subclasses that pass scikit-learn's estimator checks but for those in
+:func:`expected_failed_checks`. Needs ``pip install "gmp-moments[mixtures]"``; see docs/polymom.md.
 """
 from __future__ import annotations
 

@@ -1,11 +1,6 @@
 """The mixture read from the relaxation's moments: K atoms at fixed rank [WCL15, Sec. 4], weights on the simplex.
 
-References
-----------
-[WCL15] S. Wang, A. Chaganty, P. Liang, "Estimating mixture models via mixtures of
-polynomials", NIPS 2015.
-[DSSC08] J. Duchi, S. Shalev-Shwartz, Y. Singer, T. Chandra, "Efficient projections onto
-the l1-ball for learning in high dimensions", ICML 2008.
+The weights are the extraction's, projected onto the simplex [DSSC08].
 """
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
 """Does the fit mean anything: free parameters, Hansen's J test [Han82], the misfit and identifiability warnings.
-
-References
-----------
-[Han82] L. P. Hansen, "Large sample properties of generalized method of moments
-estimators", Econometrica 50(4), 1982.
 """
 from __future__ import annotations
 

@@ -1,22 +1,9 @@
 """The conic programs of Polymom on the parameter measure: the order, the exact and robust forms, the sub-basis.
 
-* ``method="exact"`` [WCL15, Problem 7]: minimize ``tr M_r(y)`` subject to
-  ``L(f_n) = m_n``, ``y_0 = 1`` and the support constraints;
-* ``method="robust"``: minimize ``||S (A y - m)||^2 + lam tr M_r(y)`` (``S = W^{1/2}``, the
-  GMM weighting [Han82]; :mod:`polymom_apps.robust`);
-* on a model's moment sub-basis (``spec.moment_basis``), only the principal submatrix
-  ``M_B`` of ``M_r`` is kept (:mod:`gmp.subbasis`).
-
-The order defaults to the smallest ``r`` with ``2r >= max deg f_n`` (and every
-constraint degree) and ``count(P, r - 1) >= K``: extraction at rank K needs K
-independent rows of degree ``<= r - 1`` in ``M_r``.
-
-References
-----------
-[WCL15] S. Wang, A. Chaganty, P. Liang, "Estimating mixture models via mixtures of
-polynomials", NIPS 2015.
-[Han82] L. P. Hansen, "Large sample properties of generalized method of moments
-estimators", Econometrica 50(4), 1982.
+The exact form [WCL15, Problem 7] minimizes the trace under the moment equalities; the robust
+form minimizes a GMM-weighted moment residual [Han82] plus the trace (:mod:`polymom_apps.robust`);
+on a model's moment sub-basis only a principal submatrix of ``M_r`` is kept (:mod:`gmp.subbasis`).
+See docs/polymom.md, "The estimation pipeline", step 4.
 """
 from __future__ import annotations
 

@@ -1,21 +1,9 @@
-"""Polish an extracted mixture on the moment equations (weighted nonlinear least squares).
+"""Polish an extracted mixture on the moment equations (weighted nonlinear least squares) [Han82].
 
-The trace-minimizing relaxation is a convex surrogate for rank: it need not return
-the rank-K moment matrix of the true mixture (for the 1-d Gaussian mixture with
-six moments it returns rank 3 at order 3), so the extracted atoms are only close.
-Starting from them, this step solves the moment equations themselves::
-
-    min_{theta, pi}  || S (sum_k pi_k f(theta_k) - m) ||^2
-                     + rho^2 (sum_k pi_k - 1)^2 + rho^2 sum_j h_j(theta_k)^2
-                     + rho^2 sum_j min(g_j(theta_k), 0)^2,      0 <= pi_k <= 1
-
-(``S = W^{1/2}``, the GMM weighting [Han82], or the identity) with
-``scipy.optimize.least_squares`` (trust-region reflective); single-parameter
-inequalities (a variance ``>= 0``) are bounds of the least squares instead of
-penalties, kept strictly. With exact moments it lands on the true parameters to
-solver precision; with sample moments it is the GMM estimator started from the
-relaxation's global solution. :func:`polish` runs it from several starts and under
-several weightings and returns the best feasible candidate (:mod:`polymom_apps.selection`).
+The relaxation's atoms are only close to a solution of the moment equations; :func:`polish`
+solves those by bounded least squares from several starts and under several weightings, and
+returns the best feasible candidate (:mod:`polymom_apps.selection`). The objective and why it
+runs as it does: docs/polymom.md, "Why the polish".
 """
 from __future__ import annotations
 
@@ -33,10 +21,9 @@ __all__ = ["PolySystem", "candidate_fits", "polish", "refine"]
 RHO = 1e3
 #: Function evaluations of the polish, spent in rounds of ``ROUND_NFEV``; a new round
 #: starts only when the last one at least halved the cost. One round of 200 stopped
-#: short on the 1-d K = 3 mixture with nine exact moments (relative residual 1e-4,
-#: parameter error 1.2); the rounds reach 1e-16 there, while on noisy moments in a flat
-#: valley (Table 3, constrained, T = 1e3) they stop after the second round instead of
-#: crawling through all 5000 evaluations (10x the time for the same estimate).
+#: short on the 1-d K = 3 mixture with nine exact moments, while one budget of 5000 crawls
+#: through a flat valley on noisy moments (Table 3, constrained, T = 1e3) for the same
+#: estimate; the rounds do both (docs/polymom.md, "How the polish runs").
 ROUND_NFEV = 200
 MAX_NFEV = 5000
 

@@ -1,20 +1,7 @@
-"""The robust (GMM) form of the Polymom relaxation: a weighted moment residual plus a trace.
+"""The robust (GMM) form of the Polymom relaxation: a weighted moment residual plus a trace [Han82].
 
-::
-
-    min  ||S (A y - m)||^2 + lam tr M_r(y)      s.t. the relaxation's own constraints
-
-with ``S = W^{1/2}`` (``W`` the inverse sample covariance of ``phi(x)``, the
-generalized-method-of-moments weighting [Han82]) and ``A y = (L_y(f_n))_n``. The square
-is an epigraph variable ``t`` appended to gmp's :class:`~gmp.ConicProgram` with the
-Schur-complement block ``[[t, r^T], [r, I]] PSD``, ``r = S A y - S m`` (so
-``t >= ||r||^2``). gmp has no hook for auxiliary variables, so every block of the
-program is padded with one column.
-
-References
-----------
-[Han82] L. P. Hansen, "Large sample properties of generalized method of moments
-estimators", Econometrica 50(4), 1982.
+The squared residual is an epigraph variable appended to gmp's :class:`~gmp.ConicProgram` with a
+Schur-complement block (docs/polymom.md, "Empirical moments and the robust form").
 """
 from __future__ import annotations
 

@@ -1,20 +1,9 @@
 """Feasible candidate fits and the choice among them: the model's constraints, then the likelihood or the moment fit.
 
-A candidate is a K-component mixture found by the polish (from one start, under one
-weighting of the moments). It is *feasible* when it satisfies the model's own
-constraints and the given ones: every single-parameter bound strictly inside (a
-variance ``> 0``, not ``>= 0``), every other constraint to :data:`FEASIBILITY_TOL`, and
-the weights on the simplex. Only feasible candidates can become the estimate; among
-them the choice is by the mean log-likelihood of the data when the model has a density
-(``spec.log_density``), else by the weighted moment residual that the robust form
-minimizes.
-
-References
-----------
-[Aka74] H. Akaike, "A new look at the statistical model identification", IEEE Trans.
-Automatic Control 19(6), 1974.
-[And99] D. W. K. Andrews, "Consistent moment selection procedures for generalized method
-of moments estimation", Econometrica 67(3), 1999.
+A candidate fit is feasible when it satisfies the model's and the given constraints (single-parameter
+bounds strictly) with its weights on the simplex; among the feasible ones :func:`choose` takes the
+smallest AIC [Aka74], or the AIC-type moment criterion [And99] when the model has no density.
+See docs/polymom.md, "The estimation pipeline", step 9.
 """
 from __future__ import annotations
 

@@ -1,15 +1,9 @@
 """A mixture model as Polymom sees it [WCL15, Sec. 2]: parameters, observations, moment polynomials.
 
-One component of the mixture has parameters ``theta`` (``P`` gmp variables). The
-user picks observation functions ``phi_n(x)`` and writes their conditional
-expectations as polynomials in ``theta``::
-
-    f_n(theta) = E[phi_n(x) | theta],        n = 1 .. N.
-
-A mixture ``sum_k pi_k p(x | theta_k)`` then satisfies ``E[phi_n(x)] = L_mu(f_n)``
-for the atomic measure ``mu = sum_k pi_k delta_{theta_k}`` on the parameters:
-linear moment constraints on ``mu``, the GMP that :func:`polymom_apps.estimate`
-solves.
+:class:`MixtureSpec` holds one component's parameters ``theta``, the observation functions
+``phi_n(x)`` and their conditional expectations ``f_n(theta) = E[phi_n(x) | theta]`` as
+polynomials: linear moment constraints on the parameter measure, which
+:func:`polymom_apps.estimate` solves (docs/polymom.md, "Writing a model").
 
 >>> import gmp
 >>> xi, c = gmp.variables("xi c")
@@ -17,11 +11,6 @@ solves.
 ...                    [xi, xi**2 + c], name="1-d Gaussian, 2 moments")
 >>> spec.n_params, spec.n_moments
 (2, 2)
-
-References
-----------
-[WCL15] S. Wang, A. Chaganty, P. Liang, "Estimating mixture models via mixtures of
-polynomials", NIPS 2015.
 """
 from __future__ import annotations
 

@@ -1,14 +1,8 @@
 """Per-coordinate shift and scale of the data, and the maps back for the estimates.
 
-Raw moments of shifted data make the parameter moment matrix hopelessly
-ill-conditioned (a shift of 100 sends its condition number from ~5e2 to ~1e22),
-so every built-in model estimates on ``z = (x - shift) / scale`` and maps the
-parameters back:
-
-* location parameters (Gaussian and multiview means): ``xi = shift + scale * xi_z``;
-* variances: ``c = scale**2 * c_z``;
-* regression coefficients (``y = w . x``, both scaled, not shifted):
-  ``w = w_z * scale_y / scale_x``, noise variance ``c = scale_y**2 * c_z``.
+Raw moments of shifted data make the parameter moment matrix ill-conditioned, so the built-in
+models estimate on ``z = (x - shift) / scale`` and map the parameters back (docs/polymom.md,
+"Standardization").
 
 >>> a = Affine.fit(np.array([[0.0], [2.0]]))
 >>> a.shift, a.scale

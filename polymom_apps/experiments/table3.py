@@ -1,34 +1,8 @@
 """Reproduce Table 3 of [WCL15]: ``python -m polymom_apps.experiments.table3``.
 
-Error: ``max_k ||theta_k - theta*_k|| / ||theta*_k||`` after the best permutation, mean
-and median over ``--models`` random models per cell, and wall time per fit.
-
-Setup (as described in the paper and its code; our choices where they are silent):
-
-* Gaussians, K = D = 2, observation functions every monomial of degree <= 4: means
-  ``e_k + 0.1 N(0, I)`` ("near e1 and e2"), weights Dirichlet(10, 10), spherical
-  variances U(2, 4), diagonal standard deviations U(1, 4); "constrained": spherical, each
-  mean on the line ``xi1 + xi2 = 1`` (``e_k + 0.1 t_k (1, -1) / sqrt 2``), the constraint
-  given to Poly. ``theta = (means, variances)``.
-* 3-view, K = D = 3: view means N(0, 1) entries, each coordinate plus N(0, 1) noise,
-  weights Dirichlet(10, 10, 10). ``theta`` = the nine means.
-* Linear regressions, K = D = 2: ``x ~ N(0, I)``, ``w_k ~ N(0, I)``, known noise sd 0.5,
-  weights Dirichlet(10, 10). ``theta = w``; true relative error (the paper's row sums
-  a coordinate-wise metric over 10 trials and is not comparable).
-
-Columns: EM-default (scikit-learn GaussianMixture, k-means init, 5 restarts, its default
-``tol=1e-3``), EM-conv (same, ``tol=1e-7``, ``max_iter=10000``), Poly (this package,
-default method; 3-view on the model's moment sub-basis unless ``--basis full``), Poly+EM (EM
-run to the likelihood maximum from the Poly estimate and, in the Gaussian rows, from Poly's
-other feasible candidate fits (:func:`polymom_apps.em.gaussian_starts`), keeping the highest
-likelihood: SQUAREM-accelerated, ``tol=1e-10`` per cycle; ``--poly-em tol7`` gives plain EM
-with ``tol=1e-7`` instead; :func:`polymom_apps.em.em_gaussian_mixture`, scikit-learn's
-iteration, which in the "constrained" row keeps each mean on the line as Poly does). For 3-view, EM is a
-diagonal Gaussian mixture on the 9 coordinates (the data are Gaussian here, which
-favours EM). For linear regressions (scikit-learn has no such
-model), EM is :func:`polymom_apps.em.em_linear_regressions` with the known noise sd
-0.5, 5 random starts (least squares on a few random samples per component), the same
-two stopping rules (``tol=1e-3`` with at most 100 iterations, and ``tol=1e-7``).
+EM (scikit-learn's, or :mod:`polymom_apps.em`), Poly and Poly+EM on random Gaussian, 3-view and
+linear-regression mixtures, with the error of the parameters and the time per fit. The setup,
+the columns and the runs: docs/polymom.md, "Table 3 of [WCL15]".
 """
 from __future__ import annotations
 

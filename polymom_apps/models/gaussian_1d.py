@@ -1,15 +1,7 @@
 """Mixture of 1-d Gaussians: ``x ~ N(xi, c)``, parameters ``theta = (xi, c)`` (mean, variance).
 
-Observation functions ``phi_k(x) = x^k`` for ``k = 1 .. n_moments``; moment
-polynomials ``h_k(xi, c) = E[x^k | xi, c]`` from the recursion [WCL15, Table 2]::
-
-    h_0 = 1,  h_1 = xi,  h_k = xi h_{k-1} + (k - 1) c h_{k-2}
-
-(Stein's identity), i.e. ``h_k = sum_i C(k, 2i) (2i - 1)!! xi^(k-2i) c^i``, whose
-coefficients are the absolute values of those of the probabilists' Hermite
-polynomial ``He_k``: ``h_2 = xi^2 + c``, ``h_3 = xi^3 + 3 xi c``,
-``h_4 = xi^4 + 6 xi^2 c + 3 c^2``. Pearson's mixture of two Gaussians uses six
-moments (the default).
+Observation functions ``x^k``; the moment polynomials ``h_k(xi, c) = E[x^k | xi, c]`` follow
+from a recursion [WCL15, Table 2] (docs/polymom.md, "1-d Gaussians").
 
 >>> import gmp
 >>> xi, c = gmp.variables("xi c")
@@ -67,7 +59,7 @@ def gaussian_1d(n_moments: int = 6) -> MixtureSpec:
         from 8, 9 or 10 exact moments; K = 4 is too ill-conditioned, see docs/polymom.md).
 
     The variance is constrained ``c >= 0`` (``spec.support``): without it the trace
-    relaxation puts atoms at negative variances (measured, K = 3).
+    relaxation puts atoms at negative variances (K = 3; docs/polymom.md, "Why the polish").
 
     Returns
     -------

@@ -1,18 +1,8 @@
 """Mixture of D-dimensional Gaussians with diagonal, spherical or known covariance [WCL15, Table 2].
 
-``x ~ N(xi, diag(c))``. Observation functions: every monomial ``x^alpha`` with
-``1 <= |alpha| <= degree`` (degree 4 in the paper). Moment polynomials are
-products of 1-d Gaussian moments per coordinate (the coordinates are
-independent given the component)::
-
-    f_alpha(theta) = prod_d h_{alpha_d}(xi_d, c_d)
-
-with ``h_k`` from :func:`~polymom_apps.models.gaussian_1d.gaussian_moment_poly`.
-
-covariance_type
-    ``"diag"``: ``theta = (xi_1..xi_D, c_1..c_D)``, ``P = 2D``;
-    ``"spherical"``: ``theta = (xi_1..xi_D, c)`` with ``c_d = c``, ``P = D + 1``;
-    ``"known"``: ``theta = (xi_1..xi_D)``, ``c_d = variance`` given (``P = D``).
+``x ~ N(xi, diag(c))``, observation functions the monomials ``x^alpha`` with
+``1 <= |alpha| <= degree``, moment polynomials products of 1-d Gaussian moments per coordinate
+(docs/polymom.md, "Gaussians in D dimensions").
 """
 from __future__ import annotations
 
@@ -37,6 +27,7 @@ def gaussian_nd(D: int, covariance_type: str = "diag", *, degree: int = 4,
     D : int
         Data dimension.
     covariance_type : {"diag", "spherical", "known"}
+        The parameters: ``(xi1..xiD, c1..cD)``, ``(xi1..xiD, c)`` or ``(xi1..xiD)``.
     degree : int
         Largest total degree of the monomial observation functions.
     variance : float or ndarray of shape (D,)

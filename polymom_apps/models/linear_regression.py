@@ -1,23 +1,9 @@
 """Mixture of linear regressions [WCL15, Table 2; CL13].
 
-Observed ``(x, y)`` with ``x in R^D`` from an unspecified distribution and, given the
-component, ``y = w . x + eps``, ``eps ~ N(0, c)``. Parameters ``theta = w`` (noise
-variance ``c = sigma^2`` known) or ``theta = (w, c)`` (per-component noise).
-
-Observation functions ``phi_{alpha,b}(x, y) = x^alpha y^b`` for ``|alpha| <= x_degree``
-(3 by default) and ``b = 1 .. y_degree`` (3 by default). Moment polynomials, with the
-*data's* moments ``E[x^gamma]`` as coefficients (so they are built from the sample)::
-
-    f_{alpha,b}(theta) = sum_{j, b-j even} C(b, j) (b-j-1)!! c^((b-j)/2)
-                         sum_{|beta| = j} multinom(j; beta) w^beta E[x^(alpha+beta)]
-
-e.g. ``f_{alpha,1} = sum_p E[x^(alpha+e_p)] w_p`` and
-``f_{alpha,2} = E[x^alpha] c + sum_{p,q} E[x^alpha x_p x_q] w_p w_q`` (the paper's rows).
-The paper lists ``b in {1, 2}``; with moments of ``w`` of degree <= 2 only, two
-components are not identified (``E[w]`` and ``E[w w^T]`` leave a one-parameter family
-along ``w_1 - w_2``), so the default adds ``b = 3``.
-
-Data layout: ``X[:, :D]`` is ``x``, ``X[:, D]`` is ``y``.
+``y = w . x + eps``, ``eps ~ N(0, c)`` given the component, with observation functions
+``x^alpha y^b`` whose moment polynomials take the sample moments ``E[x^gamma]`` as coefficients.
+Data layout: ``X[:, :D]`` is ``x``, ``X[:, D]`` is ``y``. The formula and why ``b = 3`` is
+included: docs/polymom.md, "Mixtures of linear regressions".
 """
 from __future__ import annotations
 

@@ -1,23 +1,9 @@
 """Multiview mixtures with 3 views [WCL15, Table 2; AGHKT14].
 
-``x = [x1, x2, x3]``, each view in ``R^D``, conditionally independent given the
-component, with conditional means ``xi^(1), xi^(2), xi^(3)`` (distributions otherwise
-unspecified). Parameters ``theta = (a_1..a_D, b_1..b_D, d_1..d_D)`` (the three means).
-
-Observation functions and moment polynomials (conditional independence)::
-
-    x1_i -> a_i,  x2_j -> b_j,  x3_k -> d_k,
-    x1_i x2_j -> a_i b_j,  x1_i x3_k -> a_i d_k,  x2_j x3_k -> b_j d_k,
-    x1_i x2_j x3_k -> a_i b_j d_k.
-
-Data layout: ``X[:, :D]`` view 1, ``X[:, D:2D]`` view 2, ``X[:, 2D:]`` view 3.
-
-Moment sub-basis: every moment polynomial is multilinear across the views, so the
-relaxation keeps only the principal submatrix of ``M_r`` on the monomials of degree
-``<= 1`` in each view (``spec.moment_basis``; :mod:`gmp.subbasis`). For D = 3 and
-``r = 2`` that is 37 of the 55 monomials and 460 of the 715 moments; the products
-``a_i (b_j d_k)`` give each variable the pairs ``(u, a_i u)`` the atoms are read from.
-``estimate(..., basis="full")`` uses the whole ``M_r``.
+Three conditionally independent views with the component's means ``a, b, d`` as parameters;
+the moment polynomials are the products ``a_i``, ``a_i b_j``, ``a_i b_j d_k``, and the relaxation
+uses the moment sub-basis of monomials of degree ``<= 1`` in each view. Data layout: ``X[:, :D]``
+view 1, ``X[:, D:2D]`` view 2, ``X[:, 2D:]`` view 3. See docs/polymom.md, "Multiview mixtures".
 """
 from __future__ import annotations
 
@@ -58,8 +44,8 @@ def multiview(D: int, *, lower_order: bool = True) -> MixtureSpec:
         return np.column_stack([np.prod(X[:, c], axis=1) for c in col_arr])
 
     # exact moment equalities by default: each f_n is a distinct monomial, so they only fix
-    # moments and stay feasible on sample moments; 2.5x faster than the robust form at the
-    # same error (docs/polymom.md)
+    # moments and stay feasible on sample moments; faster than the robust form at the same
+    # error (docs/polymom.md, "Exact equalities or robust")
     view = np.repeat(np.arange(3), D)
 
     def per_view_linear(r: int) -> np.ndarray:

@@ -1,13 +1,7 @@
-"""Mixtures of (products of) Poisson distributions.
+"""Mixtures of (products of) Poisson distributions [JK05, Ch. 4].
 
-``x in N^D``, coordinates independent Poisson(``lambda_d``) given the component.
-Observation functions are products of factorial moments, whose expectations are
-monomials [JK05, Ch. 4]::
-
-    phi_alpha(x) = prod_d x_d (x_d - 1) ... (x_d - alpha_d + 1),   f_alpha = prod_d lambda_d^alpha_d
-
-for ``1 <= |alpha| <= degree``. No standardization (a scaled count is not Poisson);
-rates of order 1-10 keep the moment matrix well conditioned.
+Observation functions are products of factorial moments, whose expectations are monomials in
+the rates; the data are not standardized (docs/polymom.md, "Poisson mixtures").
 """
 from __future__ import annotations
 
