@@ -24,7 +24,7 @@ __all__ = [
 _ESTIMATORS = ("PolymomGaussianMixture", "PolymomLinearRegressionMixture")
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> type:
     # The estimators need scikit-learn (an extra): imported on first use, so that
     # ``import polymom_apps`` works without it.
     if name in _ESTIMATORS:

@@ -1,11 +1,12 @@
 """Checks of :func:`polymom_apps.estimate`'s arguments, each raising :class:`gmp.ModelError` with the remedy."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from gmp import ModelError
+from gmp import ModelError, Polynomial
 
 __all__ = ["METHODS", "check_basis", "check_k", "check_method", "min_samples", "param_index"]
 
@@ -39,7 +40,7 @@ def min_samples(n_moments: int) -> int:
     return max(2 * n_moments, 10)
 
 
-def param_index(params, p, what: str) -> int:
+def param_index(params: Sequence[Polynomial], p: object, what: str) -> int:
     """Position of the gmp variable ``p`` among the model's ``params``; a ModelError naming them if absent."""
     for i, q in enumerate(params):
         if q.vars == getattr(p, "vars", None):

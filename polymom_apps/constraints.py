@@ -20,6 +20,7 @@ import numpy as np
 from gmp import Constraint, ModelError, Polynomial
 
 from .arguments import param_index
+from .spec import MixtureSpec, Standardized
 
 __all__ = ["linear", "parabola", "equal", "nonnegative", "Tied", "split_constraints", "to_standardized"]
 
@@ -96,7 +97,8 @@ def split_constraints(constraints: Any) -> tuple[list[Constraint], list[Tied]]:
     return support, tied
 
 
-def to_standardized(constraints, spec, spec_use, st):
+def to_standardized(constraints: Any, spec: MixtureSpec, spec_use: MixtureSpec,
+                    st: Standardized) -> list[Constraint | Tied]:
     """Rewrite constraints written in the data's units (``theta = offset + scale * theta_z``).
 
     ``spec`` is the model in the data's units, ``spec_use`` and ``st`` (a
@@ -114,7 +116,7 @@ def to_standardized(constraints, spec, spec_use, st):
     off, sc = np.asarray(st.param_offset, float), np.asarray(st.param_scale, float)
     images = [float(o) + float(a) * v for o, a, v in zip(off, sc, new)]
 
-    def sub(p):
+    def sub(p: Polynomial) -> Polynomial:
         e, c = p.terms_in(old)
         out = 0.0 * new[0]
         for row, coef in zip(e, c):

@@ -7,13 +7,17 @@ The updates, stopping rules and measurements: docs/polymom.md, "EM baselines and
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from gmp import ModelError
 
 from .empirical import check_data
+from .results import EstimateResult
 
 __all__ = ["GaussianEM", "RegressionEM", "em_gaussian_mixture", "em_gaussian_mixture_starts", "em_linear_regressions",
            "gaussian_starts"]
@@ -48,12 +52,13 @@ class RegressionEM:
     history: np.ndarray
 
 
-def _log_joint(X, y, coef, weights, var):
+def _log_joint(X: np.ndarray, y: np.ndarray, coef: np.ndarray, weights: np.ndarray, var: np.ndarray) -> np.ndarray:
     resid = y[:, None] - X @ coef.T                                   # (T, K)
     return np.log(weights) - 0.5 * np.log(2 * np.pi * var) - 0.5 * resid ** 2 / var
 
 
-def _m_step(X, y, R, known_var, floor):
+def _m_step(X: np.ndarray, y: np.ndarray, R: np.ndarray, known_var: float | None,
+            floor: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Nk = R.sum(axis=0)                                                # (K,)
     weights = np.maximum(Nk / X.shape[0], TINY)
     weights /= weights.sum()
@@ -69,7 +74,7 @@ def _m_step(X, y, R, known_var, floor):
     return coef, weights, var
 
 
-def _e_step(log_joint, params):
+def _e_step(log_joint: Callable[..., np.ndarray], params: tuple[np.ndarray, ...]) -> tuple[float, np.ndarray]:
     """Mean log-likelihood per sample at ``params`` and the responsibilities (rows sum to 1)."""
     L = log_joint(*params)
     top = L.max(axis=1, keepdims=True)
@@ -79,7 +84,10 @@ def _e_step(log_joint, params):
     return ll, R / total
 
 
-def _iterate(log_joint, m_step, params, tol, max_iter, valid=None):
+def _iterate(log_joint: Callable[..., np.ndarray],
+             m_step: Callable[[np.ndarray, tuple[np.ndarray, ...]], tuple[np.ndarray, ...]],
+             params: tuple[np.ndarray, ...], tol: float, max_iter: int, valid: Callable[..., bool] | None = None
+             ) -> tuple[tuple[np.ndarray, ...], int, bool, np.ndarray]:
     """EM from ``params``: M-steps until the mean log-likelihood per sample changes by less
     than ``tol`` (scikit-learn's rule) or ``max_iter`` M-steps were taken.
 
@@ -104,7 +112,10 @@ def _iterate(log_joint, m_step, params, tol, max_iter, valid=None):
         n_iter += 1
 
 
-def _squarem(log_joint, m_step, params, tol, max_iter, valid):
+def _squarem(log_joint: Callable[..., np.ndarray],
+             m_step: Callable[[np.ndarray, tuple[np.ndarray, ...]], tuple[np.ndarray, ...]],
+             params: tuple[np.ndarray, ...], tol: float, max_iter: int, valid: Callable[..., bool]
+             ) -> tuple[tuple[np.ndarray, ...], int, bool, np.ndarray]:
     """EM accelerated by squared extrapolation (SQUAREM, scheme S3 of [VR08]).
 
     Each cycle takes two EM steps ``t0 -> t1 -> t2`` and jumps to
@@ -126,10 +137,10 @@ def _squarem(log_joint, m_step, params, tol, max_iter, valid):
     shapes = [np.shape(p) for p in params]
     cuts = np.cumsum([int(np.prod(sh)) for sh in shapes])[:-1]
 
-    def flat(ps):
+    def flat(ps: Sequence[np.ndarray]) -> np.ndarray:
         return np.concatenate([np.ravel(p) for p in ps])
 
-    def unflat(x):
+    def unflat(x: np.ndarray) -> tuple[np.ndarray, ...]:
         return tuple(part.reshape(sh) for part, sh in zip(np.split(x, cuts), shapes))
 
     ll0, R0 = _e_step(log_joint, params)
@@ -167,7 +178,9 @@ def _squarem(log_joint, m_step, params, tol, max_iter, valid):
             return params, n_iter, True, np.array(history)
 
 
-def _run(X, y, coef, weights, var, known_var, tol, max_iter, floor, accelerate=False):
+def _run(X: np.ndarray, y: np.ndarray, coef: np.ndarray, weights: np.ndarray, var: np.ndarray,
+         known_var: float | None, tol: float, max_iter: int, floor: float, accelerate: bool = False
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int, bool, np.ndarray]:
     """Regression EM from one start."""
     (coef, weights, var), n_iter, converged, history = _iterate(
         lambda c, w, v: _log_joint(X, y, c, w, v), lambda R, _: _m_step(X, y, R, known_var, floor),
@@ -175,13 +188,14 @@ def _run(X, y, coef, weights, var, known_var, tol, max_iter, floor, accelerate=F
     return coef, weights, var, history[-1], n_iter, converged, history
 
 
-def _valid_regression(coef, weights, var):
+def _valid_regression(coef: np.ndarray, weights: np.ndarray, var: np.ndarray) -> bool:
     return bool(np.isfinite(coef).all() and np.all(weights > 0) and np.all(var > 0))
 
 
-def em_linear_regressions(X, y, n_components: int, *, noise_std: float | None = None, init=None,
-                          n_init: int = 5, tol: float = 1e-7, max_iter: int = 10_000,
-                          random_state=None, accelerate: bool = False) -> RegressionEM:
+def em_linear_regressions(X: ArrayLike, y: ArrayLike, n_components: int, *, noise_std: float | None = None,
+                          init: Sequence[ArrayLike] | None = None, n_init: int = 5, tol: float = 1e-7,
+                          max_iter: int = 10_000, random_state: np.random.Generator | int | None = None,
+                          accelerate: bool = False) -> RegressionEM:
     """Fit a mixture of ``n_components`` linear regressions ``y ~ X w_k`` by EM.
 
     Parameters
@@ -279,18 +293,19 @@ class GaussianEM:
     constraint_residual: float = 0.0
 
 
-def _gauss_log_joint(X, X2, means, V, weights):
+def _gauss_log_joint(X: np.ndarray, X2: np.ndarray, means: np.ndarray, V: np.ndarray,
+                     weights: np.ndarray) -> np.ndarray:
     """``log pi_k + log N(x_i; mu_k, diag V_k)`` for all i, k; ``V`` of shape (K, D)."""
     P = 1.0 / V
     quad = X2 @ P.T - 2.0 * X @ (means * P).T + np.sum(means ** 2 * P, axis=1)
     return np.log(weights) - 0.5 * (quad + np.sum(np.log(2 * np.pi * V), axis=1))
 
 
-def _valid_gaussian(means, V, weights):
+def _valid_gaussian(means: np.ndarray, V: np.ndarray, weights: np.ndarray) -> bool:
     return bool(np.isfinite(means).all() and np.all(V > 0) and np.all(weights > 0))
 
 
-def _project_means(xbar, V, A, b):
+def _project_means(xbar: np.ndarray, V: np.ndarray, A: np.ndarray | None, b: np.ndarray | None) -> np.ndarray:
     """Each row of ``xbar`` moved to ``A mu = b`` in the metric ``diag(1 / V_k)``: the
     maximizer of the expected log-likelihood over the means at fixed variances."""
     if A is None:
@@ -302,7 +317,8 @@ def _project_means(xbar, V, A, b):
     return out
 
 
-def em_gaussian_mixture(X, init, *, covariance_type: str = "diag", mean_constraint=None, tol: float = 1e-7,
+def em_gaussian_mixture(X: ArrayLike, init: Sequence[ArrayLike], *, covariance_type: str = "diag",
+                        mean_constraint: tuple[ArrayLike, ArrayLike] | None = None, tol: float = 1e-7,
                         max_iter: int = 10_000, reg_covar: float = REG_COVAR, accelerate: bool = False) -> GaussianEM:
     """EM for a Gaussian mixture with spherical or diagonal covariances, from a given start.
 
@@ -367,7 +383,7 @@ def em_gaussian_mixture(X, init, *, covariance_type: str = "diag", mean_constrai
     means = _project_means(means, V, A, b)
     X2 = X * X
 
-    def m_step(R, params):
+    def m_step(R: np.ndarray, params: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         means, V, _ = params
         Nk = np.maximum(R.sum(axis=0), TINY)                          # (K,)
         weights = np.maximum(Nk / T, TINY)
@@ -390,7 +406,7 @@ def em_gaussian_mixture(X, init, *, covariance_type: str = "diag", mean_constrai
 TIE = 1e-10
 
 
-def gaussian_starts(res, covariance_type: str, max_starts: int | None = None) -> list[tuple]:
+def gaussian_starts(res: EstimateResult, covariance_type: str, max_starts: int | None = None) -> list[tuple]:
     """EM starts ``(means, variances, weights)`` from a Polymom estimate of a Gaussian mixture.
 
     The estimate first, then its other feasible candidate fits (``res.candidates``), best
@@ -428,7 +444,7 @@ def gaussian_starts(res, covariance_type: str, max_starts: int | None = None) ->
     return out
 
 
-def em_gaussian_mixture_starts(X, starts, **kwargs) -> GaussianEM:
+def em_gaussian_mixture_starts(X: ArrayLike, starts: Sequence[Sequence[ArrayLike]], **kwargs: Any) -> GaussianEM:
     """:func:`em_gaussian_mixture` from each of ``starts``; the run that ends at the highest likelihood.
 
     ``kwargs`` are those of :func:`em_gaussian_mixture` (``covariance_type``, ``mean_constraint``,

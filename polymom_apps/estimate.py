@@ -10,13 +10,14 @@ The result types are in :mod:`~polymom_apps.results`; docs/polymom.md explains t
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from gmp import ModelError, Status, count
+from gmp import Backend, Constraint, ModelError, Polynomial, SolverOptions, Status, count
 
 from .arguments import METHODS, check_basis, check_k, check_method, min_samples, param_index
 from .constraints import split_constraints, to_standardized
@@ -134,7 +135,7 @@ def estimate(
         )
     m = empirical_moments(spec_use.observations, X, n_moments=N)
 
-    def run(method: str) -> tuple[EstimateResult, np.ndarray | None]:
+    def run(method: str) -> tuple[np.ndarray | None, EstimateResult]:
         weight_half, lam_used, extra = None, lam, ()
         if method == "robust":
             weight_half, extra = gmm_weightings(moment_covariance(spec_use.observations, X, mean=m))
@@ -207,9 +208,13 @@ def gmm_weightings(cov: np.ndarray) -> tuple[np.ndarray, tuple]:
     return S, tuple(extra)
 
 
-def _from_moments(spec, moments, n_components, *, polys=None, constraints=(), order=None, backend=None,
-                  method=DEFAULT_METHOD, lam=None, weight_half=None, refine=True, options=None, random_state=None,
-                  basis="model", data=None, weightings=(), min_weight=0.0) -> EstimateResult:
+def _from_moments(spec: MixtureSpec, moments: ArrayLike, n_components: int, *,
+                  polys: Sequence[Polynomial] | None = None, constraints: Any = (), order: int | None = None,
+                  backend: str | Backend | None = None, method: str = DEFAULT_METHOD, lam: float | None = None,
+                  weight_half: np.ndarray | None = None, refine: bool = True,
+                  options: SolverOptions | Mapping[str, Any] | None = None,
+                  random_state: np.random.Generator | int | None = None, basis: str = "model", data: Any = None,
+                  weightings: Sequence[tuple[str, np.ndarray]] = (), min_weight: float = 0.0) -> EstimateResult:
     """:func:`estimate_from_moments`, with the data (for the likelihood), the polish's extra
     weightings and the smallest mixing weight (``1 / T`` on data: a component expected to
     give less than one of the T samples is not estimable from them)."""
@@ -237,9 +242,12 @@ def _from_moments(spec, moments, n_components, *, polys=None, constraints=(), or
     return flag_misfit(profile_tied(tied[0], support, run, notes, _estimate_once))
 
 
-def _estimate_once(*, spec, polys, m, K, order, backend, method, lam, weight_half, options,
-                   random_state, support, refine, basis="model", data=None, weightings=(),
-                   min_weight=0.0) -> EstimateResult:
+def _estimate_once(*, spec: MixtureSpec, polys: Sequence[Polynomial], m: np.ndarray, K: int, order: int | None,
+                   backend: str | Backend | None, method: str, lam: float, weight_half: np.ndarray | None,
+                   options: SolverOptions | Mapping[str, Any] | None,
+                   random_state: np.random.Generator | int | None, support: Sequence[Constraint], refine: bool,
+                   basis: str = "model", data: Any = None, weightings: Sequence[tuple[str, np.ndarray]] = (),
+                   min_weight: float = 0.0) -> EstimateResult:
     """One fit at fixed support constraints: program, solve, K atoms, polish."""
     t0 = time.perf_counter()
     mu = parameter_measure(spec, support)

@@ -10,19 +10,23 @@ import contextlib
 import logging
 import time
 import warnings
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from gmp import ModelError, count
+from gmp import Backend, Constraint, ModelError, Polynomial, count
 
 from .arguments import check_k, min_samples
-from .constraints import split_constraints
+from .constraints import Tied, split_constraints
 from .em import TO_MAXIMUM, em_gaussian_mixture_starts, em_linear_regressions, gaussian_starts
 from .empirical import is_dask_array
 from .estimate import DEFAULT_METHOD, estimate
 from .fit_test import free_parameters
 from .models import gaussian_1d, gaussian_nd, linear_regression
+from .results import EstimateResult
+from .spec import MixtureSpec
 
 try:
     from sklearn.base import BaseEstimator, DensityMixin, RegressorMixin
@@ -92,7 +96,7 @@ def expected_failed_checks(estimator: Any) -> dict[str, str]:
     return {}
 
 
-def _check_refine(refine, X) -> None:
+def _check_refine(refine: str | None, X: Any) -> None:
     if refine not in REFINE:
         raise ModelError(f"refine must be None or 'em', got {refine!r}")
     if refine == "em" and is_dask_array(X):
@@ -113,7 +117,8 @@ def _check_finite(X: np.ndarray, what: str = "X") -> None:
             "(e.g. sklearn.impute.SimpleImputer in a Pipeline) before fitting")
 
 
-def _moment_set(name: str, candidates, unknowns: int, n_samples: int, K: int) -> tuple[int, int]:
+def _moment_set(name: str, candidates: Sequence[tuple[int, int]], unknowns: int, n_samples: int,
+                K: int) -> tuple[int, int]:
     """The first ``(degree, N)`` of ``candidates`` (largest first) that the sample supports.
 
     Supported: ``n_samples >= max(2N, 10)`` (the robust form's weighting is the inverse
@@ -135,7 +140,8 @@ def _moment_set(name: str, candidates, unknowns: int, n_samples: int, K: int) ->
         "or pass fewer components")
 
 
-def _announce_lower_degree(name: str, n_samples: int, default, used, K: int) -> None:
+def _announce_lower_degree(name: str, n_samples: int, default: tuple[int, int], used: tuple[int, int],
+                           K: int) -> None:
     """A smaller moment set than the model's default: logged; a warning when K > 1 (it may not identify)."""
     msg = (f"{name}: {n_samples} samples are too few for the {default[1]} moments of degree {default[0]} "
            f"(at least {min_samples(default[1])} needed); estimated from the {used[1]} moments of degree "
@@ -149,7 +155,7 @@ def _announce_lower_degree(name: str, n_samples: int, default, used, K: int) -> 
 
 
 @contextlib.contextmanager
-def _verbose_logging(verbose: int):
+def _verbose_logging(verbose: int) -> Iterator[None]:
     """While fitting with ``verbose > 0``: show the ``polymom_apps`` and ``gmp`` log on stderr
     (INFO at 1, DEBUG from 2), as scikit-learn estimators print their progress."""
     if not verbose:
@@ -173,7 +179,8 @@ def _verbose_logging(verbose: int):
             lg.setLevel(lvl)
 
 
-def em_mean_constraints(constraints, parameters, D: int):
+def em_mean_constraints(constraints: Any, parameters: Sequence[Polynomial],
+                        D: int) -> tuple[np.ndarray, np.ndarray] | None:
     """``(A, b)`` of the constraints EM can keep: linear equalities in the means.
 
     ``parameters`` are the Gaussian spec's (means ``xi1..xiD`` first, then variances).
@@ -219,7 +226,7 @@ class _PolymomBase(BaseEstimator):
         except _SklearnNotFittedError as exc:
             raise NotFittedError(str(exc)) from None
 
-    def _validate_X(self, X, *, reset: bool, y=None, supervised: bool = False):
+    def _validate_X(self, X: Any, *, reset: bool, y: Any = None, supervised: bool = False) -> Any:
         """``X`` (and ``y``) validated by scikit-learn's ``validate_data``; a dask array stays lazy
         (its checks run chunk by chunk in :func:`polymom_apps.estimate`)."""
         if supervised and y is None:
@@ -250,7 +257,7 @@ class _PolymomBase(BaseEstimator):
         _check_finite(np.asarray(y, float)[:, None], "y")
         return X, y
 
-    def _estimate(self, spec, Z, constraints=()):
+    def _estimate(self, spec: MixtureSpec, Z: Any, constraints: Any = ()) -> EstimateResult:
         _check_refine(self.refine, Z)
         t0 = time.perf_counter()
         logger.info("%s: K=%s on %d samples x %d columns, method=%s", type(self).__name__,
@@ -332,9 +339,11 @@ class PolymomGaussianMixture(DensityMixin, _PolymomBase):
         Column names, when ``X`` was a data frame with string column names.
     """
 
-    def __init__(self, n_components: int = 1, *, covariance_type: str = "spherical", constraints=None,
-                 degree: int | None = None, method: str = DEFAULT_METHOD, backend=None, random_state=None,
-                 refine=None, verbose: int = 0):
+    def __init__(self, n_components: int = 1, *, covariance_type: str = "spherical",
+                 constraints: Callable[[tuple[Polynomial, ...]], Sequence[Constraint | Tied]] | None = None,
+                 degree: int | None = None, method: str = DEFAULT_METHOD, backend: str | Backend | None = None,
+                 random_state: np.random.Generator | int | None = None, refine: str | None = None,
+                 verbose: int = 0):
         self.n_components = n_components
         self.covariance_type = covariance_type
         self.degree = degree
@@ -354,7 +363,7 @@ class PolymomGaussianMixture(DensityMixin, _PolymomBase):
             return list(range(max(6, 3 * int(self.n_components) - 1), 1, -1))
         return [4, 3, 2]
 
-    def make_spec(self, n_features: int, degree: int | None = None):
+    def make_spec(self, n_features: int, degree: int | None = None) -> MixtureSpec:
         """The model spec for ``n_features`` columns and observation ``degree``.
 
         ``degree`` defaults to the estimator's, or the paper's: monomials of degree <= 4,
@@ -368,16 +377,16 @@ class PolymomGaussianMixture(DensityMixin, _PolymomBase):
         return gaussian_nd(n_features, self.covariance_type, degree=d)
 
     @property
-    def spec_(self):
+    def spec_(self) -> MixtureSpec:
         """The model spec of the fit (rebuilt on access: specs hold closures that do not pickle)."""
         self._check_fitted()
         return self.make_spec(self.n_features_in_, self.degree_)
 
-    def _constraints(self, spec):
+    def _constraints(self, spec: MixtureSpec) -> Sequence[Constraint | Tied]:
         cons = () if self.constraints is None else self.constraints
         return cons(spec.parameters) if callable(cons) else cons
 
-    def fit(self, X, y=None):
+    def fit(self, X: Any, y: Any = None) -> PolymomGaussianMixture:
         """Estimate the mixture from ``X``.
 
         Parameters
@@ -394,7 +403,7 @@ class PolymomGaussianMixture(DensityMixin, _PolymomBase):
         with _verbose_logging(self.verbose):
             return self._fit(X)
 
-    def _fit(self, X):
+    def _fit(self, X: Any) -> PolymomGaussianMixture:
         X = self._validate_X(X, reset=True)
         D = X.shape[1]
         K = check_k(self.n_components)
@@ -439,7 +448,8 @@ class PolymomGaussianMixture(DensityMixin, _PolymomBase):
             self._refine_em(np.asarray(X, dtype=float), cons, spec.parameters)
         return self
 
-    def _refine_em(self, X: np.ndarray, constraints, parameters) -> None:
+    def _refine_em(self, X: np.ndarray, constraints: Sequence[Constraint | Tied],
+                   parameters: Sequence[Polynomial]) -> None:
         D = self.n_features_in_
         cov = self.covariance_type
         mean_constraint = em_mean_constraints(constraints, parameters, D)
@@ -460,7 +470,7 @@ class PolymomGaussianMixture(DensityMixin, _PolymomBase):
         v = self.covariances_
         return np.repeat(v[:, None], self.n_features_in_, axis=1) if v.ndim == 1 else v
 
-    def _log_joint(self, X) -> np.ndarray:
+    def _log_joint(self, X: ArrayLike) -> np.ndarray:
         self._check_fitted()
         X = self._validate_X(X, reset=False)
         var = np.maximum(self._variances(), 1e-12)
@@ -468,22 +478,23 @@ class PolymomGaussianMixture(DensityMixin, _PolymomBase):
         logp = -0.5 * np.sum(d**2 / var + np.log(2 * np.pi * var), axis=2)
         return logp + np.log(np.maximum(self.weights_, 1e-300))
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Posterior probability of each component, shape (n_samples, n_components)."""
         lj = self._log_joint(X)
         lj -= lj.max(axis=1, keepdims=True)
         p = np.exp(lj)
         return p / p.sum(axis=1, keepdims=True)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The most probable component of each sample, shape (n_samples,)."""
         return np.argmax(self._log_joint(X), axis=1)
 
-    def fit_predict(self, X, y=None) -> np.ndarray:
+    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
         """``fit(X)``, then the component of each sample."""
         return self.fit(X).predict(X)
 
-    def sample(self, n_samples: int = 1, random_state=None) -> tuple[np.ndarray, np.ndarray]:
+    def sample(self, n_samples: int = 1,
+               random_state: np.random.Generator | int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``n_samples`` points from the fitted mixture, as scikit-learn's ``GaussianMixture.sample``.
 
         Returns ``(X, labels)``: X of shape (n_samples, n_features), grouped by component,
@@ -501,22 +512,22 @@ class PolymomGaussianMixture(DensityMixin, _PolymomBase):
         X = self.means_[labels] + sd[labels] * rng.standard_normal((labels.size, self.n_features_in_))
         return X, labels
 
-    def score_samples(self, X) -> np.ndarray:
+    def score_samples(self, X: ArrayLike) -> np.ndarray:
         """Log-likelihood of each sample under the fitted mixture, shape (n_samples,)."""
         lj = self._log_joint(X)
         mx = lj.max(axis=1, keepdims=True)
         return mx[:, 0] + np.log(np.exp(lj - mx).sum(axis=1))
 
-    def score(self, X, y=None) -> float:
+    def score(self, X: ArrayLike, y: Any = None) -> float:
         """Mean log-likelihood per sample (higher is better): what model selection maximizes."""
         return float(np.mean(self.score_samples(X)))
 
-    def bic(self, X) -> float:
+    def bic(self, X: ArrayLike) -> float:
         """Bayesian information criterion on ``X``, ``-2 log L + n_parameters_ log n`` (lower is better)."""
         ll = self.score_samples(X)
         return float(-2.0 * ll.sum() + self.n_parameters_ * np.log(ll.size))
 
-    def aic(self, X) -> float:
+    def aic(self, X: ArrayLike) -> float:
         """Akaike information criterion on ``X``, ``-2 log L + 2 n_parameters_`` (lower is better)."""
         return float(-2.0 * self.score_samples(X).sum() + 2.0 * self.n_parameters_)
 
@@ -565,7 +576,9 @@ class PolymomLinearRegressionMixture(RegressorMixin, _PolymomBase):
     """
 
     def __init__(self, n_components: int = 2, *, noise_std: float | None = None, degree: int | None = None,
-                 method: str = DEFAULT_METHOD, backend=None, random_state=None, refine=None, verbose: int = 0):
+                 method: str = DEFAULT_METHOD, backend: str | Backend | None = None,
+                 random_state: np.random.Generator | int | None = None, refine: str | None = None,
+                 verbose: int = 0):
         self.n_components = n_components
         self.noise_std = noise_std
         self.degree = degree
@@ -575,7 +588,7 @@ class PolymomLinearRegressionMixture(RegressorMixin, _PolymomBase):
         self.refine = refine
         self.verbose = verbose
 
-    def fit(self, X, y):
+    def fit(self, X: Any, y: Any) -> PolymomLinearRegressionMixture:
         """Estimate the lines, noise variances and weights.
 
         Parameters
@@ -590,7 +603,7 @@ class PolymomLinearRegressionMixture(RegressorMixin, _PolymomBase):
         with _verbose_logging(self.verbose):
             return self._fit(X, y)
 
-    def _fit(self, X, y):
+    def _fit(self, X: Any, y: Any) -> PolymomLinearRegressionMixture:
         lazy = is_dask_array(X) or is_dask_array(y)
         if lazy and y is not None:  # keep the data out of memory: stack lazily, estimate() reduces chunk by chunk
             import dask.array as da
@@ -636,17 +649,17 @@ class PolymomLinearRegressionMixture(RegressorMixin, _PolymomBase):
             self.noise_variance_ = fit.noise_variance.copy()
         return self
 
-    def predict_components(self, X) -> np.ndarray:
+    def predict_components(self, X: ArrayLike) -> np.ndarray:
         """Each line's prediction ``w_k . x``, shape (n_samples, n_components)."""
         self._check_fitted()
         X = self._validate_X(X, reset=False)
         return X @ self.coef_.T
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The conditional mean ``E[y | x] = sum_k pi_k w_k . x``, shape (n_samples,)."""
         return self.predict_components(X) @ self.weights_
 
-    def log_likelihood(self, X, y) -> float:
+    def log_likelihood(self, X: ArrayLike, y: ArrayLike) -> float:
         """Mean log-likelihood per sample of ``(X, y)`` under the fitted mixture."""
         P = self.predict_components(X)
         y = np.asarray(y, dtype=float).ravel()

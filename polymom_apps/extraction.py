@@ -5,20 +5,24 @@ The weights are the extraction's, projected onto the simplex [DSSC08].
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
-from gmp import count
+from gmp import GMP, ConicSolution, Polynomial, RelaxationMap, count
 from gmp.monomials import index
 
 from .programs import gmp_result
 from .results import EstimateResult
+from .spec import MixtureSpec
 
 __all__ = ["extract_mixture", "project_simplex", "truncated_starts"]
 
 
-def extract_mixture(spec, polys, m, K, r, y, sol, rmap, be, times, problem, method, random_state,
-                    sub_basis=None) -> EstimateResult:
+def extract_mixture(spec: MixtureSpec, polys: Sequence[Polynomial], m: np.ndarray, K: int, r: int, y: np.ndarray,
+                    sol: ConicSolution, rmap: RelaxationMap, be: str, times: tuple[float, float, float],
+                    problem: GMP, method: str, random_state: np.random.Generator | int | None,
+                    sub_basis: np.ndarray | None = None) -> EstimateResult:
     """K atoms of the relaxation's moments ``y`` (the whole ``M_r``, or ``M_B`` on ``sub_basis``) as a mixture."""
     from gmp.extraction import extract_atoms
     from gmp.flatness import flatness, moment_matrix_from_vector
@@ -66,7 +70,7 @@ def extract_mixture(spec, polys, m, K, r, y, sol, rmap, be, times, problem, meth
     return EstimateResult(True, sol.status, msg, pts, w, names, resid, rel, m, r, method, gres, tuple(notes))
 
 
-def truncated_starts(P: int, y: np.ndarray, r: int, K: int, random_state) -> list:
+def truncated_starts(P: int, y: np.ndarray, r: int, K: int, random_state: np.random.Generator | int | None) -> list:
     """Atoms of ``M_s(y)`` at rank K for ``s = r - 1, r - 2, ...`` while degree ``s - 1`` has K monomials."""
     from gmp.extraction import extract_atoms
     from gmp.rank import FixedRank

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
+
+from gmp import Polynomial
 
 from .arguments import check_k
 from .constraints import split_constraints
@@ -20,7 +24,7 @@ __all__ = ["MISFIT_RESIDUAL", "flag_misfit", "free_parameters", "identifiability
 MISFIT_RESIDUAL = 0.5
 
 
-def free_parameters(spec: MixtureSpec, n_components: int, constraints=()) -> int:
+def free_parameters(spec: MixtureSpec, n_components: int, constraints: Any = ()) -> int:
     """Free parameters of a K-component mixture of ``spec`` under ``constraints``.
 
     ``K (P - e - t) + t + K - 1``: each equality constraint (the spec's own and the given
@@ -35,7 +39,7 @@ def free_parameters(spec: MixtureSpec, n_components: int, constraints=()) -> int
 
 
 def j_test(res: EstimateResult, weight_half: np.ndarray, T: int, spec: MixtureSpec, K: int,
-           constraints) -> FitTest | None:
+           constraints: Any) -> FitTest | None:
     """Hansen's J statistic and its chi-squared p-value; None without spare moments, or when
     the moment polynomials take coefficients from the data (``moment_polys`` callable, as
     the linear regressions' ``E[x^a]``): the residuals then reuse the sample and J is not
@@ -81,7 +85,7 @@ def flag_misfit(res: EstimateResult) -> EstimateResult:
     return replace(res, notes=res.notes + (msg,))
 
 
-def identifiability_notes(polys, K: int, unknowns: int) -> list[str]:
+def identifiability_notes(polys: Sequence[Polynomial], K: int, unknowns: int) -> list[str]:
     """Warn when K components have more unknowns (:func:`free_parameters`) than the moments can pin down."""
     N = len(polys)
     if unknowns > N:

@@ -5,7 +5,7 @@ Needs matplotlib (``pip install "gmp-moments[plot]"``); no other polymom_apps mo
 from __future__ import annotations
 
 import warnings
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -16,6 +16,9 @@ try:
     from matplotlib.patches import Ellipse
 except ImportError as exc:  # pragma: no cover - the test extra installs matplotlib
     raise ImportError('polymom_apps.plotting needs matplotlib; pip install "gmp-moments[plot]"') from exc
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["plot_mixture", "MixtureParams", "mixture_params"]
 
@@ -114,7 +117,8 @@ def _normal_pdf(x: np.ndarray, mean: float, var: float) -> np.ndarray:
     return np.exp(-0.5 * (x - mean) ** 2 / var) / np.sqrt(2 * np.pi * var)
 
 
-def _plot_1d(ax, mp: MixtureParams, X, components: bool, color: str, linestyle: str) -> None:
+def _plot_1d(ax: Axes, mp: MixtureParams, X: np.ndarray | None, components: bool, color: str,
+             linestyle: str) -> None:
     sd = np.sqrt(mp.covariances[:, 0, 0])
     lo_hi = [mp.means[:, 0] - 4 * sd, mp.means[:, 0] + 4 * sd]
     lo, hi = float(np.min(lo_hi[0])), float(np.max(lo_hi[1]))
@@ -130,7 +134,8 @@ def _plot_1d(ax, mp: MixtureParams, X, components: bool, color: str, linestyle: 
                     label=f"{mp.label} components" if k == 0 else None)
 
 
-def _plot_2d(ax, mp: MixtureParams, features, n_std: float, color: str, linestyle: str) -> None:
+def _plot_2d(ax: Axes, mp: MixtureParams, features: tuple[int, int], n_std: float, color: str,
+             linestyle: str) -> None:
     i, j = features
     M = mp.means[:, [i, j]]
     ax.scatter(M[:, 0], M[:, 1], marker="x", s=80, color=color, zorder=4, label=f"{mp.label} means")
@@ -143,10 +148,10 @@ def _plot_2d(ax, mp: MixtureParams, features, n_std: float, color: str, linestyl
                              label=f"{mp.label} {n_std:g} sd" if k == 0 else None))
 
 
-def plot_mixture(estimator_or_result: Any, X: Any = None, ax: Any = None, *, overlay: Any = None,
+def plot_mixture(estimator_or_result: Any, X: Any = None, ax: Axes | None = None, *, overlay: Any = None,
                  features: tuple[int, int] = (0, 1), components: bool = True, bins: int = 60,
                  n_std: float = 2.0, max_points: int = 5000, random_state: int | None = 0,
-                 label: str | None = None, overlay_label: str | None = None) -> Any:
+                 label: str | None = None, overlay_label: str | None = None) -> Axes:
     """Draw a fitted Gaussian mixture over its data.
 
     1-d: a histogram of ``X`` (as a density), the mixture density and, dotted, each

@@ -13,10 +13,29 @@ from typing import Any
 
 import numpy as np
 
-from gmp import GMP, Certification, Measure, ModelError, OrderError, count, package, relax, run
+from gmp import (
+    GMP,
+    Atoms,
+    Certification,
+    ConicProgram,
+    ConicSolution,
+    Constraint,
+    ExtractionFailure,
+    FlatnessReport,
+    Measure,
+    ModelError,
+    OrderError,
+    Polynomial,
+    RelaxationMap,
+    Result,
+    count,
+    package,
+    relax,
+    run,
+)
 from gmp.monomials import basis as monomial_basis
 from gmp.monomials import index
-from gmp.subbasis import check_subbasis, restrict_moment_matrix
+from gmp.subbasis import RestrictedProgram, check_subbasis, restrict_moment_matrix
 
 from .robust import robust_program
 from .spec import MixtureSpec
@@ -33,7 +52,8 @@ def default_order(n_params: int, n_components: int, degrees: Sequence[int]) -> i
     return r
 
 
-def order_for(spec: MixtureSpec, polys, K: int, support, order) -> int:
+def order_for(spec: MixtureSpec, polys: Sequence[Polynomial], K: int, support: Sequence[Constraint],
+              order: int | None) -> int:
     """The relaxation order: ``order`` checked against K, or :func:`default_order`."""
     P = spec.n_params
     degs = [f.degree for f in polys] + [c.expr.degree for c in support]
@@ -51,13 +71,14 @@ def order_for(spec: MixtureSpec, polys, K: int, support, order) -> int:
     return r
 
 
-def parameter_measure(spec: MixtureSpec, support) -> Measure:
+def parameter_measure(spec: MixtureSpec, support: Sequence[Constraint]) -> Measure:
     """The probability measure ``mu`` on the parameters, with the support constraints."""
     return Measure(spec.parameters, support=support, mass=1.0, name="theta")
 
 
-def build_program(mu: Measure, spec: MixtureSpec, polys, m: np.ndarray, r: int, method: str, lam: float,
-                  weight_half: np.ndarray | None, basis: str):
+def build_program(mu: Measure, spec: MixtureSpec, polys: Sequence[Polynomial], m: np.ndarray, r: int, method: str,
+                  lam: float, weight_half: np.ndarray | None,
+                  basis: str) -> tuple[ConicProgram, RelaxationMap, GMP, RestrictedProgram | None]:
     """The order-``r`` program of ``method`` on ``mu``.
 
     Returns ``(program, rmap, problem, sub)``: the :class:`~gmp.ConicProgram`, the relaxation's
@@ -82,13 +103,13 @@ def build_program(mu: Measure, spec: MixtureSpec, polys, m: np.ndarray, r: int, 
     return program, rmap, problem, sub
 
 
-def run_program(program, backend: Any, options: Any):
+def run_program(program: ConicProgram, backend: Any, options: Any) -> tuple[ConicSolution, str]:
     """Solve ``program`` (gmp's ``run`` step); returns ``(solution, backend name)``."""
     sol = run(program, backend, options)
     return sol, sol.backend
 
 
-def sub_basis(spec, r: int, A: np.ndarray) -> np.ndarray | None:
+def sub_basis(spec: MixtureSpec, r: int, A: np.ndarray) -> np.ndarray | None:
     """The model's sub-basis of ``M_r`` (validated), or None; every moment the polynomials use must be in ``M_B``."""
     if spec.moment_basis is None:
         return None
@@ -106,7 +127,7 @@ def sub_basis(spec, r: int, A: np.ndarray) -> np.ndarray | None:
     return B
 
 
-def riesz_matrix(spec, polys, r: int) -> np.ndarray:
+def riesz_matrix(spec: MixtureSpec, polys: Sequence[Polynomial], r: int) -> np.ndarray:
     """``A`` with ``A @ y = (L_y(f_n))_n`` over the moments of degree <= 2r."""
     n_mom = count(spec.n_params, 2 * r)
     A = np.zeros((len(polys), n_mom))
@@ -116,7 +137,9 @@ def riesz_matrix(spec, polys, r: int) -> np.ndarray:
     return A
 
 
-def gmp_result(sol, rmap, r, y, report, atoms, be, times, problem, ranks=None):
+def gmp_result(sol: ConicSolution, rmap: RelaxationMap, r: int, y: np.ndarray | None, report: FlatnessReport | None,
+               atoms: Atoms | ExtractionFailure | None, be: str, times: tuple[float, float, float], problem: GMP,
+               ranks: Sequence[int] | None = None) -> Result:
     """The :class:`gmp.Result` of the relaxation (gmp's ``package`` step), never certified: the K
     atoms are read at a fixed rank, which no flatness test supports."""
     from gmp.moments import MomentSequence

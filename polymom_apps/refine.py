@@ -7,14 +7,19 @@ runs as it does: docs/polymom.md, "Why the polish".
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 from scipy.optimize import least_squares
 
+from gmp import Constraint, Polynomial
+
 from .extraction import truncated_starts
 from .results import EstimateResult, EstimateStatus
 from .selection import assess, box_bounds, choose
+from .spec import MixtureSpec
 
 __all__ = ["PolySystem", "candidate_fits", "polish", "refine"]
 
@@ -36,7 +41,7 @@ class PolySystem:
     product with the monomial values; the polish needs both at every step.
     """
 
-    def __init__(self, polys, variables):
+    def __init__(self, polys: Sequence[Polynomial], variables: Sequence[Polynomial]) -> None:
         from gmp.polynomial import monomial_values
 
         self._mv = monomial_values
@@ -62,8 +67,11 @@ class PolySystem:
         return np.stack([dC @ self._mv(th, de).T for dC, de in zip(self._dC, self._dexps)])
 
 
-def refine(spec, polys, m, params, weights, support, weight_half=None, max_nfev: int = MAX_NFEV,
-           return_cost: bool = False, bounds=None, min_weight: float = 0.0):
+def refine(spec: MixtureSpec, polys: Sequence[Polynomial], m: np.ndarray, params: np.ndarray, weights: np.ndarray,
+           support: Sequence[Constraint], weight_half: np.ndarray | None = None, max_nfev: int = MAX_NFEV,
+           return_cost: bool = False, bounds: tuple[np.ndarray, np.ndarray] | None = None,
+           min_weight: float = 0.0
+           ) -> tuple[np.ndarray, np.ndarray, bool] | tuple[np.ndarray, np.ndarray, bool, float]:
     """Return ``(params, weights, improved)``; see the module docstring.
 
     With ``return_cost``, a fourth item: the final value of the objective above
@@ -82,7 +90,7 @@ def refine(spec, polys, m, params, weights, support, weight_half=None, max_nfev:
     H = PolySystem(eqs, pvars) if eqs else None
     G = PolySystem(ineqs, pvars) if ineqs else None
 
-    def split(z):
+    def split(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return z[: K * P].reshape(K, P), z[K * P:]
 
     def resid(z: np.ndarray) -> np.ndarray:
@@ -146,8 +154,11 @@ def refine(spec, polys, m, params, weights, support, weight_half=None, max_nfev:
     return (th, w / w.sum(), True, 2 * cost)[: 3 + return_cost]
 
 
-def polish(res: EstimateResult, spec, polys, m, support, weight_half, y=None, r=None, random_state=None, *,
-           weightings=(), min_weight: float = 0.0, data=None, refine_atoms: bool = True) -> EstimateResult:
+def polish(res: EstimateResult, spec: MixtureSpec, polys: Sequence[Polynomial], m: np.ndarray,
+           support: Sequence[Constraint], weight_half: np.ndarray | None, y: np.ndarray | None = None,
+           r: int | None = None, random_state: np.random.Generator | int | None = None, *,
+           weightings: Sequence[tuple[str, np.ndarray]] = (), min_weight: float = 0.0, data: Any = None,
+           refine_atoms: bool = True) -> EstimateResult:
     """The estimate: the best feasible fit of the moments among the polishes from several starts.
 
     Starts: the relaxation's atoms and, when ``y`` and ``r`` are given, the atoms of the
@@ -201,7 +212,10 @@ def polish(res: EstimateResult, spec, polys, m, support, weight_half, y=None, r=
                    log_likelihood=best.log_likelihood)
 
 
-def candidate_fits(spec, polys, m, starts, support, bounds, weight_half, weightings, min_weight: float,
+def candidate_fits(spec: MixtureSpec, polys: Sequence[Polynomial], m: np.ndarray,
+                   starts: Sequence[tuple[np.ndarray, np.ndarray, str]], support: Sequence[Constraint],
+                   bounds: tuple[np.ndarray, np.ndarray], weight_half: np.ndarray | None,
+                   weightings: Sequence[tuple[str, np.ndarray]] | None, min_weight: float,
                    prune: bool) -> list[tuple]:
     """Candidate mixtures ``(params, weights, label, n_distinct)`` from ``starts``.
 
@@ -229,7 +243,9 @@ def candidate_fits(spec, polys, m, starts, support, bounds, weight_half, weighti
     return _distinct(fits)
 
 
-def _pruned(spec, polys, m, th, w, support, weight_half, bounds, min_weight, label) -> tuple:
+def _pruned(spec: MixtureSpec, polys: Sequence[Polynomial], m: np.ndarray, th: np.ndarray, w: np.ndarray,
+            support: Sequence[Constraint], weight_half: np.ndarray | None, bounds: tuple[np.ndarray, np.ndarray],
+            min_weight: float, label: str) -> tuple:
     """The fit with its lightest component dropped, polished with K - 1 components, and its
     heaviest component then split in two equal halves: K components again, two of them equal."""
     keep = np.argsort(w)[1:]
@@ -244,7 +260,7 @@ def _pruned(spec, polys, m, th, w, support, weight_half, bounds, min_weight, lab
             len(w1))
 
 
-def _distinct(fits, tol: float = 1e-9) -> list[tuple]:
+def _distinct(fits: Sequence[tuple], tol: float = 1e-9) -> list[tuple]:
     """``fits`` without those that repeat an earlier one (the same components, in any order, to ``tol``)."""
     out, keys = [], []
     for fit in fits:

@@ -19,7 +19,7 @@ def robust_program(base: ConicProgram, SA: np.ndarray, Sm: np.ndarray, lam: floa
     N = SA.shape[0]
     dim = N + 1
 
-    def pad(M):
+    def pad(M: sp.spmatrix) -> sp.csr_matrix:
         return sp.hstack([M, sp.csr_matrix((M.shape[0], 1))], format="csr")
 
     blocks = [PSDBlock(b.dim, pad(sp.csc_matrix(b.F)).tocsc(), b.F0, b.name) for b in base.psd]

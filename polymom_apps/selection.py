@@ -7,11 +7,16 @@ See docs/polymom.md, "The estimation pipeline", step 9.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
+from gmp import Constraint, Polynomial
+
 from .empirical import _reduce_blocks
+from .spec import MixtureSpec
 
 __all__ = ["Candidate", "FEASIBILITY_TOL", "PENALTY_PER_PARAMETER", "STRICT_MARGIN", "assess", "box_bounds", "choose",
            "infeasibility", "mean_log_likelihoods"]
@@ -65,7 +70,7 @@ class Candidate:
         return self.violation is None
 
 
-def box_bounds(spec, support) -> tuple[np.ndarray, np.ndarray, list]:
+def box_bounds(spec: MixtureSpec, support: Sequence[Constraint]) -> tuple[np.ndarray, np.ndarray, list]:
     """Split ``support`` into per-parameter bounds and the remaining constraints.
 
     A constraint ``a * theta_p + b >= 0`` on one parameter becomes a bound on ``theta_p``
@@ -94,8 +99,8 @@ def box_bounds(spec, support) -> tuple[np.ndarray, np.ndarray, list]:
     return lo, hi, rest
 
 
-def infeasibility(spec, params: np.ndarray, weights: np.ndarray, support, lo: np.ndarray,
-                  hi: np.ndarray) -> str | None:
+def infeasibility(spec: MixtureSpec, params: np.ndarray, weights: np.ndarray, support: Sequence[Constraint],
+                  lo: np.ndarray, hi: np.ndarray) -> str | None:
     """Why ``(params, weights)`` violates the constraints, or None when it satisfies them all."""
     th = np.atleast_2d(np.asarray(params, dtype=float))
     w = np.asarray(weights, dtype=float)
@@ -118,7 +123,7 @@ def infeasibility(spec, params: np.ndarray, weights: np.ndarray, support, lo: np
     return None
 
 
-def mean_log_likelihoods(spec, X, fits) -> list[float]:
+def mean_log_likelihoods(spec: MixtureSpec, X: Any, fits: Sequence[tuple[np.ndarray, np.ndarray]]) -> list[float]:
     """Mean log-likelihood per sample of each mixture in ``fits`` (pairs ``(params, weights)``), one pass over ``X``."""
     from scipy.special import logsumexp
 
@@ -135,7 +140,10 @@ def mean_log_likelihoods(spec, X, fits) -> list[float]:
     return list(_reduce_blocks(part, X) / X.shape[0])
 
 
-def assess(spec, polys, m, fits, weight_half, support, bounds, per_component: int, data=None) -> list[Candidate]:
+def assess(spec: MixtureSpec, polys: Sequence[Polynomial], m: np.ndarray,
+           fits: Sequence[tuple[np.ndarray, np.ndarray, str, int]], weight_half: np.ndarray | None,
+           support: Sequence[Constraint], bounds: tuple[np.ndarray, np.ndarray], per_component: int,
+           data: Any = None) -> list[Candidate]:
     """:class:`Candidate` of each fit ``(params, weights, label, n_distinct)``: its weighted
     residual under ``weight_half`` (identity when None), whether it keeps ``support`` and
     ``bounds``, its free parameters (``per_component`` per distinct component, plus the

@@ -205,7 +205,7 @@ class MixtureSpec:
             out.append(f)
         return tuple(out)
 
-    def polys_for(self, X: np.ndarray) -> tuple[Polynomial, ...]:
+    def polys_for(self, X: Any) -> tuple[Polynomial, ...]:
         """The moment polynomials for data ``X`` (validated)."""
         polys = self.moment_polys(X) if callable(self.moment_polys) else self.moment_polys
         return self.validate_polys(polys)

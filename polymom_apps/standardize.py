@@ -11,13 +11,14 @@ models estimate on ``z = (x - shift) / scale`` and map the parameters back (docs
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 __all__ = ["Affine", "eager"]
 
 
-def eager(*arrays):
+def eager(*arrays: Any) -> tuple[np.ndarray, ...]:
     """numpy values of ``arrays``, computing lazy (dask) ones together in one pass."""
     if any(hasattr(a, "compute") and hasattr(a, "dask") for a in arrays):
         import dask

@@ -7,10 +7,13 @@ with the robust form (exact equalities are infeasible off the true ``s``: no sig
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
+
+from gmp import Constraint, Polynomial
 
 from .arguments import param_index
 from .constraints import Tied, split_constraints
@@ -19,12 +22,13 @@ from .results import EstimateResult
 __all__ = ["profile_tied", "tied_param"]
 
 
-def tied_param(constraints):
+def tied_param(constraints: Any) -> Polynomial:
     """The parameter of the (single) :class:`Tied` constraint of unknown value in ``constraints``."""
     return split_constraints(constraints)[1][0].param
 
 
-def profile_tied(tie: Tied, support, run: dict, notes, fit_once: Callable[..., EstimateResult]) -> EstimateResult:
+def profile_tied(tie: Tied, support: list[Constraint], run: dict, notes: Sequence[str],
+                 fit_once: Callable[..., EstimateResult]) -> EstimateResult:
     """Search the shared value of a tied parameter (bounded Brent) for the smallest residual.
 
     ``fit_once(support=..., **run)`` is one estimate at fixed support constraints; ``run``

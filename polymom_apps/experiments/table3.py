@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from polymom_apps import estimate
-from polymom_apps.em import TO_MAXIMUM, em_gaussian_mixture_starts, gaussian_starts
+from polymom_apps.em import TO_MAXIMUM, GaussianEM, em_gaussian_mixture_starts, gaussian_starts
 from polymom_apps.estimators import em_mean_constraints
 from polymom_apps.experiments.synthetic import (
     max_relative_error,
@@ -23,6 +25,9 @@ from polymom_apps.experiments.synthetic import (
 )
 from polymom_apps.models import gaussian_nd, linear_regression, multiview
 from polymom_apps.progress import progress
+
+if TYPE_CHECKING:
+    from sklearn.mixture import GaussianMixture
 
 PAPER = {  # Table 3 of [WCL15]: (EM, TF, Poly) per T
     "spherical": {1e3: (0.37, 2.05, 0.58), 1e4: (0.24, 0.73, 0.29), 1e5: (0.19, 0.36, 0.14)},
@@ -43,7 +48,8 @@ PAPER = {  # Table 3 of [WCL15]: (EM, TF, Poly) per T
 GENERATORS = ("default", "authors", "separation")
 
 
-def _gauss_model(kind: str, rng: np.random.Generator, generator: str = "default"):
+def _gauss_model(kind: str, rng: np.random.Generator,
+                 generator: str = "default") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     K = D = 2
     if generator != "default":
         M = np.eye(2)
@@ -67,7 +73,7 @@ def _gauss_model(kind: str, rng: np.random.Generator, generator: str = "default"
     return M, V, w
 
 
-def _em(X, K, cov, tol, n_init=5, seed=0):
+def _em(X: np.ndarray, K: int, cov: str, tol: float, n_init: int = 5, seed: int = 0) -> GaussianMixture:
     """scikit-learn's GaussianMixture from k-means (the EM columns)."""
     from sklearn.mixture import GaussianMixture
 
@@ -85,24 +91,25 @@ def _em(X, K, cov, tol, n_init=5, seed=0):
 POLY_EM = {"max": TO_MAXIMUM, "tol7": {"tol": 1e-7}}
 
 
-def _poly_em(X, cov, starts, mean_constraint=None, poly_em="max"):
+def _poly_em(X: np.ndarray, cov: str, starts: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]],
+             mean_constraint: tuple[np.ndarray, np.ndarray] | None = None, poly_em: str = "max") -> GaussianEM:
     """EM from each Poly start (variances floored at 1e-3), the highest likelihood: the Poly+EM column."""
     return em_gaussian_mixture_starts(X, [(m, np.maximum(v, 1e-3), w) for m, v, w in starts], covariance_type=cov,
                                       mean_constraint=mean_constraint, **POLY_EM[poly_em])
 
 
-def _infeasible(params, weights, n_var: int) -> bool:
+def _infeasible(params: np.ndarray, weights: np.ndarray, n_var: int) -> bool:
     """A returned estimate with a variance <= 0 or weights off the simplex."""
     return bool(np.any(params[:, -n_var:] <= 0) if n_var else False) or bool(
         np.any(weights < 0) or abs(weights.sum() - 1) > 1e-9)
 
 
-def _theta(gm):
+def _theta(gm: GaussianMixture) -> np.ndarray:
     return np.column_stack([gm.means_, gm.covariances_])
 
 
 def run_gaussian(kind: str, T: int, n_models: int, seed: int, method: str, em: bool = True, poly_em: str = "max",
-                 generator: str = "default", show_progress: bool | None = None):
+                 generator: str = "default", show_progress: bool | None = None) -> dict[str, Any]:
     cov = "diag" if kind == "diagonal" else "spherical"
     spec = gaussian_nd(2, cov)
     out = {k: ([], []) for k in ("EM-default", "EM-conv", "Poly", "Poly+EM")}
@@ -141,7 +148,8 @@ def run_gaussian(kind: str, T: int, n_models: int, seed: int, method: str, em: b
 
 
 def run_multiview(T: int, n_models: int, seed: int, method: str, em: bool = True, basis: str = "model",
-                  poly_em: str = "max", show_progress: bool | None = None):
+                  poly_em: str = "max", show_progress: bool | None = None
+                  ) -> dict[str, tuple[list[float], list[float]]]:
     K, D = 3, 3
     spec = multiview(D)
     out = {k: ([], []) for k in ("EM-default", "EM-conv", "Poly", "Poly+EM")}
@@ -171,7 +179,7 @@ def run_multiview(T: int, n_models: int, seed: int, method: str, em: bool = True
 
 
 def run_linreg(T: int, n_models: int, seed: int, method: str, em: bool = True, poly_em: str = "max",
-               show_progress: bool | None = None):
+               show_progress: bool | None = None) -> dict[str, tuple[list[float], list[float]]]:
     from polymom_apps.em import em_linear_regressions
 
     spec = linear_regression(2, 0.5)
@@ -204,7 +212,7 @@ def run_linreg(T: int, n_models: int, seed: int, method: str, em: bool = True, p
     return out
 
 
-def _fmt(vals):
+def _fmt(vals: tuple[Sequence[float], Sequence[float]]) -> str:
     errs, times = vals
     if not errs:
         return "      -       "
@@ -215,7 +223,7 @@ def _fmt(vals):
     return f"{np.nanmean(e):5.2f}/{np.nanmedian(e):4.2f} {np.mean(times):5.2f}s{fails}"
 
 
-def main(argv=None) -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", type=int, default=10, help="random models per cell (paper: 10)")
     ap.add_argument("--seed", type=int, default=0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gmp import variables
+from gmp import Polynomial, variables
 
 from ..spec import MixtureSpec, Standardized
 from ..standardize import Affine
@@ -20,7 +20,7 @@ from ..standardize import Affine
 __all__ = ["gaussian_moment_poly", "gaussian_1d", "normal_log_density"]
 
 
-def gaussian_moment_poly(k: int, xi, c):
+def gaussian_moment_poly(k: int, xi: Polynomial | float, c: Polynomial | float) -> Polynomial | float:
     """``E[x^k]`` for ``x ~ N(xi, c)`` as a polynomial in ``xi`` and ``c`` (or numbers)."""
     h_prev, h = 1.0, xi
     if k == 0:

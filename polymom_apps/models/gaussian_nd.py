@@ -47,7 +47,7 @@ def gaussian_nd(D: int, covariance_type: str = "diag", *, degree: int = 4,
     return _build(int(D), covariance_type, int(degree), np.broadcast_to(np.asarray(variance, float), (D,)).copy(), True)
 
 
-def _build(D, covariance_type, degree, variance, with_standardize):
+def _build(D: int, covariance_type: str, degree: int, variance: np.ndarray, with_standardize: bool) -> MixtureSpec:
     xi = variables("xi", D)
     xi = xi if isinstance(xi, tuple) else (xi,)
     if covariance_type == "diag":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +29,7 @@ def gaussian_x_moments(D: int, scale: float | np.ndarray = 1.0) -> Callable[[tup
     """``E[x^gamma]`` for ``x ~ N(0, diag(scale**2))`` (for exact-moment checks)."""
     s = np.broadcast_to(np.asarray(scale, float), (D,))
 
-    def mom(gamma) -> float:
+    def mom(gamma: tuple[int, ...]) -> float:
         out = 1.0
         for g, sd in zip(gamma, s):
             out *= 0.0 if g % 2 else _dfact(g - 1) * sd**g
@@ -58,7 +59,8 @@ def linear_regression(D: int, sigma: float | None = 1.0, *, x_degree: int = 3, y
     return _build(int(D), sigma, x_degree, y_degree, x_moments, True)
 
 
-def _build(D, sigma, x_degree, y_degree, x_moments, with_std):
+def _build(D: int, sigma: float | None, x_degree: int, y_degree: int, x_moments: Callable[[tuple], float] | None,
+           with_std: bool) -> MixtureSpec:
     w = variables("w", D)
     w = w if isinstance(w, tuple) else (w,)
     if sigma is None:
@@ -100,7 +102,7 @@ def _build(D, sigma, x_degree, y_degree, x_moments, with_std):
 
         return monomial_values(X[:, :D], xexp) * X[:, D:D + 1] ** yexp
 
-    def polys_from(ex: np.ndarray):
+    def polys_from(ex: np.ndarray) -> list[Polynomial]:
         """The moment polynomials given ``E[x^gamma]`` for every row of ``gammas``."""
         out = []
         for exps, const, gidx in terms:
@@ -109,7 +111,7 @@ def _build(D, sigma, x_degree, y_degree, x_moments, with_std):
             out.append(Polynomial(pvars, exps[keep], coefs[keep]))
         return out
 
-    def moment_polys(X):
+    def moment_polys(X: Any) -> list[Polynomial]:
         if X is None:
             if x_moments is None:
                 raise ModelError(
