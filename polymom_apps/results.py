@@ -97,7 +97,7 @@ class EstimateResult:
     """
 
     success: bool
-    status: Status
+    status: Status | EstimateStatus
     message: str
     params: np.ndarray | None
     weights: np.ndarray | None
