@@ -128,20 +128,23 @@ def measure_box(measure: Measure) -> MeasureBox:
     polys: list[tuple[Polynomial, str]] = [(g, f"{g} >= 0") for g in measure.inequalities]
     for h in measure.equalities:
         polys += [(h, f"{h} == 0"), (-h, f"{h} == 0")]
+    where = {id(v): k for k, v in enumerate(measure.variables)}
     for g, label in polys:
-        exps, coefs = g.terms_in(measure.variables)
+        # in the polynomial's own variables (a constraint meets few of a measure's many)
+        exps, coefs = g.exps, g.coefs
+        cols = np.array([where[id(v)] for v in g.vars], dtype=np.int64)
         used = np.flatnonzero(np.any(exps > 0, axis=0))
         new_lo, new_hi = np.full(n, -np.inf), np.full(n, np.inf)
         if used.size == 1:
             i = used[0]
             c = np.zeros(int(exps[:, i].max()) + 1)
             np.add.at(c, exps[:, i], coefs)
-            new_lo[i], new_hi[i] = _univariate_interval(c)
+            new_lo[cols[i]], new_hi[cols[i]] = _univariate_interval(c)
         else:
-            box = _quadratic_box(exps, coefs, n) if used.size else None
+            box = _quadratic_box(exps, coefs, len(cols)) if used.size else None
             if box is None:
                 continue
-            new_lo, new_hi = box
+            new_lo[cols], new_hi[cols] = box
         tighter = (new_lo > lo) | (new_hi < hi)
         if tighter.any():
             sources.append(label)

@@ -128,9 +128,9 @@ def certify(
     if isinstance(rmap, SparseRelaxationMap):
         moment_side = certify_sparse(problem, rmap, solution, rank_rule, extraction, check_tol, objective)
         t1 = time.perf_counter()
-        # the dual side of a clique layout is not read yet: say so rather than guess
-        bound = VerifiedBound(-np.inf * rmap.sign, "not computed for sparse relaxations (clique layout); "
-                              "the bound is the solver's, checked by gmp.assess")
+        # the dual side: the verified bound on the clique boxes; no SOS certificate or local
+        # solve is read from a clique layout yet
+        bound = verified_bound(problem, program, rmap, solution)
         cert = point = None
     else:
         moment_side = _moment_side(problem, rmap, solution, rank_rule, extraction, check_tol, objective)

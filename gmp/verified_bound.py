@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from .boxes import MeasureBox, mass_bounds, measure_box, moment_bounds
 from .conic import ConicProgram, ConicSolution
@@ -77,6 +76,18 @@ def _column_layout(problem: GMP, program: ConicProgram, rmap: RelaxationMap):
     return out if (out and out[-1][1] == program.n_vars) else None
 
 
+def _clique_moment_bounds(program: ConicProgram, rmap: Any, box: MeasureBox, mass: float) -> np.ndarray:
+    """Bounds on ``|x_k|`` for the variables of a sparse relaxation: each variable is the moment
+    of a monomial in one clique's variables, bounded on that clique's part of the box."""
+    B = np.full(program.n_vars, np.inf)
+    for c, cols in zip(rmap.plan.cliques, rmap.clique_columns):
+        idx = np.asarray(c, dtype=np.int64)
+        vals = moment_bounds(basis(idx.size, 2 * rmap.order), MeasureBox(box.lower[idx], box.upper[idx]), mass)
+        ok = cols >= 0
+        np.minimum.at(B, cols[ok], vals[ok])
+    return B
+
+
 def _residual(program: ConicProgram, y, z, Zs):
     terms = [(program.A_eq.T, y), (program.A_ineq.T, z)]
     terms += [(-blk.F.T, Z.reshape(-1, order="F")) for blk, Z in zip(program.psd, Zs)]
@@ -90,11 +101,14 @@ def _dual_objective(program: ConicProgram, y, z, Zs):
     return float(value[0]), float(err[0])
 
 
-def _trace_rows(blk) -> tuple[float, sp.csr_matrix]:
-    """``(t0, t)`` with ``trace(mat(F0 + F x)) = t0 + t @ x``."""
+def _trace_rows(blk) -> tuple[float, np.ndarray, np.ndarray]:
+    """``(t0, cols, vals)`` with ``trace(mat(F0 + F x)) = t0 + vals @ x[cols]``."""
     diag = np.arange(blk.dim) * (blk.dim + 1)
-    t = sp.csr_matrix(blk.F[diag, :].sum(axis=0))
-    return float(np.sum(blk.F0[diag])), t
+    F = blk.F.tocoo()
+    on = (F.row % (blk.dim + 1) == 0) & (F.data != 0)
+    cols, inv = np.unique(F.col[on], return_inverse=True)
+    vals = np.bincount(inv.ravel(), weights=F.data[on], minlength=cols.size)
+    return float(np.sum(blk.F0[diag])), cols, vals
 
 
 def _absorber(blk, cols: np.ndarray):
@@ -160,26 +174,34 @@ def verified_bound(problem: GMP, program: ConicProgram, rmap: RelaxationMap, sol
     Zs = [symmetric_from_lower(Z) for Z in Zlist]
     if not (np.all(np.isfinite(y)) and np.all(np.isfinite(z)) and all(np.all(np.isfinite(Z)) for Z in Zs)):
         return _none(sign, "the solver's dual solution holds NaN or inf")
-    layout = _column_layout(problem, program, rmap)
-    if layout is None:
-        return _none(sign, "the relaxation's variables are not the dense moments of each measure "
-                           "(a sparse relaxation): no verified bound yet")
-
     # bounds on |x_a| for every feasible measure, in the program's coordinates
     masses, mass_how = mass_bounds(problem)
     boxes: list[MeasureBox] = [measure_box(m) for m in problem.measures]
-    B = np.empty(program.n_vars)
-    for k, (lo, hi, exps) in enumerate(layout):
-        B[lo:hi] = moment_bounds(exps, boxes[k], masses[k])
+    if getattr(rmap, "clique_columns", None) is not None:
+        # a sparse relaxation (one measure): every variable is a clique-local moment, and every
+        # block belongs to the measure; the residual is paid on the box only (no absorption)
+        layout = [(0, program.n_vars, None)]
+        B = _clique_moment_bounds(program, rmap, boxes[0], masses[0])
+        if not np.all(np.isfinite(B)):  # without absorption, an unbounded moment leaves no bound
+            return _none(sign, _why_unbounded(problem.measures[0], boxes[0], masses[0], mass_how[0], {}))
+        blocks_of = [list(range(len(program.psd)))]
+        moment_block: list[int | None] = [None]
+    else:
+        layout = _column_layout(problem, program, rmap)
+        if layout is None:
+            return _none(sign, "the relaxation's variables are not the dense moments of each measure: "
+                               "no verified bound")
+        B = np.empty(program.n_vars)
+        for k, (lo, hi, exps) in enumerate(layout):
+            B[lo:hi] = moment_bounds(exps, boxes[k], masses[k])
+        owners = rmap.block_owner
+        blocks_of = [[j for j, (k2, _) in enumerate(owners) if k2 == k] for k in range(len(layout))]
+        moment_block = [next((j for j in blocks_of[k] if owners[j][1] == "moment"), None)
+                        for k in range(len(layout))]
     if column_scale is not None:
         B = B / np.asarray(column_scale, dtype=float)  # exact: powers of two
 
-    owners = rmap.block_owner
-    blocks_of = [[j for j, (k2, _) in enumerate(owners) if k2 == k] for k in range(len(layout))]
-    moment_block = [next((j for j in blocks_of[k] if owners[j][1] == "moment"), None) for k in range(len(layout))]
-
     d, err_d = _dual_objective(program, y, z, Zs)
-    traces = [_trace_rows(blk) for blk in program.psd]
 
     def penalties(Zcur: list[np.ndarray], r: np.ndarray, err_r: np.ndarray, absorbed: set[int]):
         """Per measure: (penalty, detail) for the dual point with Gram matrices ``Zcur``."""
@@ -206,10 +228,9 @@ def verified_bound(problem: GMP, program: ConicProgram, rmap: RelaxationMap, sol
                 nu = max(0.0, -lam)
                 nus[program.psd[jb].name or str(jb)] = lam
                 if nu > 0:
-                    t0, t = traces[jb]
-                    tb = t.toarray().ravel()
+                    t0, tcols, tvals = _trace_rows(program.psd[jb])
                     with np.errstate(invalid="ignore"):
-                        T = abs(t0) + float(np.sum(np.where(tb != 0, np.abs(tb) * B, 0.0)))
+                        T = abs(t0) + float(np.sum(np.where(tvals != 0, np.abs(tvals) * B[tcols], 0.0)))
                     eig_term += nu * T
             pen = (res_term + eig_term) * (1 + 4 * UNIT_ROUNDOFF * (hi - lo + len(blocks_of[k]) + 2))
             if np.isnan(pen):

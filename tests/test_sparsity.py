@@ -336,3 +336,37 @@ def test_sparse_result_never_calls_itself_dense():
     text = res.summary()
     assert "correlative+term sparse relaxation" in text
     assert res.sparsity.description.startswith("correlative+term relaxation of order 2")
+
+
+def test_sparse_verified_bound_holds_on_the_clique_boxes():
+    # max-cut (x_i**2 == 1: the box [-1, 1]): the verified bound of a maximization is an upper
+    # bound on the dynamic-programming optimum, for accurate and for deliberately stopped solves
+    p = sparse_maxcut(12, bandwidth=2, seed=3)
+    inst = p.build()
+    scale = max(1.0, abs(p.optimum))
+    for backend in ("cvxopt", "clarabel"):
+        for sparsity in ("correlative", "correlative+term"):
+            res = inst.solve(order=2, backend=backend, sparsity=sparsity)
+            assert np.isfinite(res.verified_bound), res.verified_bound_note
+            assert res.verified_bound >= p.optimum, (backend, sparsity)
+            assert res.verified_bound - p.optimum <= 1e-5 * scale, (backend, sparsity, res.verified_bound)
+            assert "box" in res.verified_bound_note
+    for backend, opts in (("cvxopt", {"max_iters": 4}), ("clarabel", {"max_iters": 5}), ("scs", {"max_iters": 60})):
+        res = inst.solve(order=2, backend=backend, options=opts, sparsity="correlative")
+        assert res.status is gmp.Status.ITERATION_LIMIT
+        assert np.isfinite(res.verified_bound), (backend, res.verified_bound_note)
+        assert res.verified_bound >= p.optimum, (backend, res.verified_bound)
+
+
+def test_sparse_verified_bound_of_a_minimization_with_and_without_a_box():
+    p = chained_problem("chained_wood", 8)
+    inst = p.build()
+    res = inst.solve(order=2, backend="cvxopt", sparsity="correlative")
+    assert res.verified_bound == -np.inf
+    assert "no bounded set is known" in res.verified_bound_note and "ball" in res.verified_bound_note
+    # the minimizer (all ones) lies in [-2, 2]^n: the same optimum, now with a box
+    x = inst.variables
+    boxed = gmp.solve(inst.objective, [4 - xi**2 >= 0 for xi in x], order=2, backend="cvxopt",
+                      sparsity="correlative")
+    assert np.isfinite(boxed.verified_bound), boxed.verified_bound_note
+    assert p.optimum - 1e-4 * max(1.0, abs(p.optimum)) <= boxed.verified_bound <= p.optimum
