@@ -421,8 +421,20 @@ class PolymomGaussianMixture(DensityMixin, _PolymomBase):
         self.result_, self.em_ = res, None
         self.converged_ = bool(res.success)
         n_parameters = free_parameters(spec, K, cons)
-        if not res.success:
-            msg = (f"Polymom did not produce {K} components ({res.message}); attributes are NaN. Try "
+        why = None if res.success else res.message
+        if why is None:
+            P = res.params
+            means = P[:, :D].copy()
+            if D == 1:
+                var = P[:, 1]
+                cov = var.copy() if self.covariance_type == "spherical" else var[:, None].copy()
+            else:
+                cov = P[:, D].copy() if self.covariance_type == "spherical" else P[:, D:].copy()
+            if np.any(cov <= 0):   # never an estimate: a Gaussian mixture with a variance <= 0
+                why = "an estimated variance is not positive"
+                self.converged_ = False
+        if why is not None:
+            msg = (f"Polymom did not produce {K} components ({why}); attributes are NaN. Try "
                    "method='robust', fewer components, or more data")
             logger.warning(msg)
             warnings.warn(msg, RuntimeWarning, stacklevel=3)
@@ -431,17 +443,6 @@ class PolymomGaussianMixture(DensityMixin, _PolymomBase):
             self.covariances_ = np.full((K,) if self.covariance_type == "spherical" else (K, D), np.nan)
             self.weights_ = np.full(K, np.nan)
             return self
-        P = res.params
-        means = P[:, :D].copy()
-        if D == 1:
-            var = P[:, 1]
-            cov = var.copy() if self.covariance_type == "spherical" else var[:, None].copy()
-        else:
-            cov = P[:, D].copy() if self.covariance_type == "spherical" else P[:, D:].copy()
-        if np.any(cov <= 0):
-            warnings.warn(
-                "an estimated variance is not positive; add non-negativity constraints "
-                "(polymom_apps.constraints.nonnegative) or use more data", RuntimeWarning, stacklevel=3)
         self.n_parameters_, self.means_, self.covariances_ = n_parameters, means, cov
         self.weights_ = res.weights.copy()
         if self.refine == "em":

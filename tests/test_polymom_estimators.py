@@ -61,6 +61,29 @@ def test_soft_failure_is_a_warning_with_a_remedy():
     assert not gm.converged_ and np.isnan(gm.means_).all()
 
 
+def test_a_variance_not_positive_is_never_returned_as_an_estimate(monkeypatch):
+    # the estimate step returns only feasible mixtures; should a result with a variance <= 0
+    # ever reach the estimator, it is a failure (NaN attributes), not an estimate with a warning
+    import dataclasses
+
+    rng = np.random.default_rng(2)
+    X = sample_gaussians(np.array([[-1.0], [1.5]]), np.array([[0.5], [1.2]]), np.array([0.4, 0.6]), 5000, rng)
+    real = PolymomGaussianMixture._estimate
+
+    def negative_variance(self, spec, X, cons):
+        res = real(self, spec, X, cons)
+        params = res.params.copy()
+        params[0, 1] = -0.1
+        return dataclasses.replace(res, params=params)
+
+    monkeypatch.setattr(PolymomGaussianMixture, "_estimate", negative_variance)
+    gm = PolymomGaussianMixture(2)
+    with pytest.warns(RuntimeWarning, match=r"an estimated variance is not positive\); attributes are NaN"):
+        gm.fit(X)
+    assert not gm.converged_
+    assert np.isnan(gm.means_).all() and np.isnan(gm.covariances_).all() and np.isnan(gm.weights_).all()
+
+
 def test_a_solver_failure_is_not_reported_as_an_impossible_model():
     import polymom_apps as pa
     from gmp import Status
