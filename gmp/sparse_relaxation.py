@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 
 from .conic import ConicProgram, ConicSolution, PSDBlock
@@ -124,6 +125,7 @@ def build_sparse_relaxation(problem, plan: SparsityPlan) -> tuple[ConicProgram, 
         sums = (A[:, None, :] + h[None, :, :]).reshape(-1, len(c))
         k = keys.global_keys(local_positions(sums, keys.degree), np.array([c]))[0]
         eq_parts.append((k, np.tile(coefs, A.shape[0]), np.repeat(np.arange(A.shape[0]), h.shape[0])))
+    eq_parts = _independent_equalities(eq_parts, [e.clique for e in plan.equalities])
     obj = problem.objective.expr
     obj_keys = [keys.poly_keys(p.exps, _idx(p, pos)) for _, (_, p) in (obj.terms.items() if obj else [])]
     con_keys = [[keys.poly_keys(p.exps, _idx(p, pos)) for _, (_, p) in c.expr.terms.items()]
@@ -217,6 +219,46 @@ def build_sparse_relaxation(problem, plan: SparsityPlan) -> tuple[ConicProgram, 
     program = ConicProgram(cvec, c0, A_eq, b_eq, A_in, b_in, tuple(psd), None)
     rmap = SparseRelaxationMap(problem, plan, r, sign, _clique_columns(plan, keys, table))
     return program, rmap
+
+
+def _independent_equalities(parts: list, cliques: list[int]) -> list:
+    """The localizing equality rows without those that are combinations of rows of the same clique.
+
+    The rows ``L(h x^a) = 0`` of one equality are independent (distinct polynomials
+    ``h x^a``), but two equalities of one clique can imply the same row (``x1 - 1`` and
+    ``x1**2 - 1``): such rows, with right-hand side 0, are implied and dropped by a
+    pivoted QR of the clique's rows (a small dense matrix). Solvers that need independent
+    rows (cvxopt) then get them without a QR of the whole, too large to densify.
+    """
+    by_clique: dict[int, list[int]] = {}
+    for i, c in enumerate(cliques):
+        by_clique.setdefault(c, []).append(i)
+    out = list(parts)
+    for members in by_clique.values():
+        if len(members) < 2:
+            continue
+        flat = [KeySpace.flat(parts[i][0]) for i in members]
+        local, col = np.unique(np.concatenate(flat), return_inverse=True)
+        sizes = [int(parts[i][2].max(initial=-1)) + 1 for i in members]
+        starts = np.concatenate(([0], np.cumsum(sizes)))
+        M = np.zeros((int(starts[-1]), local.size))
+        at = 0
+        for j, i in enumerate(members):
+            k, coefs, rr = parts[i]
+            np.add.at(M, (rr + starts[j], col.ravel()[at:at + rr.size]), coefs)
+            at += rr.size
+        _, R, piv = scipy.linalg.qr(M.T, mode="economic", pivoting=True)
+        diag = np.abs(np.diag(R))
+        tol = (diag[0] if diag.size else 0.0) * max(M.shape) * np.finfo(float).eps
+        keep = np.zeros(M.shape[0], bool)
+        keep[piv[:int(np.count_nonzero(diag > tol))]] = True
+        for j, i in enumerate(members):
+            k, coefs, rr = parts[i]
+            kept = keep[starts[j]:starts[j + 1]]
+            renumber = np.cumsum(kept) - 1
+            on = kept[rr]
+            out[i] = (k[on], coefs[on], renumber[rr[on]])
+    return out
 
 
 #: Blocks whose column pointers are computed in one array (``blocks * n_vars`` entries at most).

@@ -370,3 +370,20 @@ def test_sparse_verified_bound_of_a_minimization_with_and_without_a_box():
                       sparsity="correlative")
     assert np.isfinite(boxed.verified_bound), boxed.verified_bound_note
     assert p.optimum - 1e-4 * max(1.0, abs(p.optimum)) <= boxed.verified_bound <= p.optimum
+
+
+def test_sparse_equality_rows_are_independent():
+    # x1 - 1 == 0 and x1**2 - 1 == 0 on one clique imply some of each other's localizing rows;
+    # the builder drops them (cvxopt needs independent rows and cannot densify a large A_eq)
+    from gmp_backends.presolve import independent_rows
+
+    p = sparse_maxcut(20)
+    inst = p.build()
+    mu = gmp.Measure(inst.variables, inst.constraints, mass=1.0)
+    prob = GMP(gmp.maximize(mu.E(inst.objective)))
+    prog, _ = build_sparse_relaxation(prob, plan_for(prob, 2, Sparsity("correlative")))
+    red = independent_rows(prog.A_eq.tocsr(), prog.b_eq, dense_limit=1e12)
+    assert red.dropped.size == 0
+    res = inst.solve(order=2, backend="cvxopt", sparsity="correlative")
+    assert res.status is gmp.Status.OPTIMAL
+    assert abs(res.bound - p.optimum) <= 1e-6 * max(1.0, abs(p.optimum))
