@@ -254,12 +254,12 @@ def _estimate_once(*, spec: MixtureSpec, polys: Sequence[Polynomial], m: np.ndar
     r = order_for(spec, polys, K, support, order)
     program, rmap, problem, sub = build_program(mu, spec, polys, m, r, method, lam, weight_half, basis)
     t1 = time.perf_counter()
-    sol, be = run_program(program, backend, options)
+    sol, _ = run_program(program, backend, options)
     t2 = time.perf_counter()
     n_mom = count(spec.n_params, 2 * r)
     names = tuple(spec.param_names)
     if not sol.status.has_solution:
-        gres = gmp_result(sol, rmap, r, None, None, None, be, (t0, t1, t2), problem)
+        gres = gmp_result(sol, rmap, r, None, None, None, (t0, t1, t2), problem)
         if sol.status is Status.INFEASIBLE:
             msg = (f"the moment relaxation is infeasible: no mixture of {K} components of this model "
                    f"satisfies the moments and constraints ({sol.message})")
@@ -273,7 +273,7 @@ def _estimate_once(*, spec: MixtureSpec, polys: Sequence[Polynomial], m: np.ndar
         y = np.asarray(sol.x[:n_mom], dtype=float)
     else:   # the moments M_B does not use are missing (NaN)
         y = sub.expand(np.asarray(sol.x[:sub.kept.size], dtype=float))[:n_mom]
-    res = extract_mixture(spec, polys, m, K, r, y, sol, rmap, be, (t0, t1, t2), problem, method, random_state,
+    res = extract_mixture(spec, polys, m, K, r, y, sol, rmap, (t0, t1, t2), problem, method, random_state,
                           None if sub is None else sub.basis)
     if res.success:
         res = polish(res, spec, polys, m, support, weight_half, y, r, random_state, weightings=weightings,

@@ -20,7 +20,7 @@ __all__ = ["extract_mixture", "project_simplex", "truncated_starts"]
 
 
 def extract_mixture(spec: MixtureSpec, polys: Sequence[Polynomial], m: np.ndarray, K: int, r: int, y: np.ndarray,
-                    sol: ConicSolution, rmap: RelaxationMap, be: str, times: tuple[float, float, float],
+                    sol: ConicSolution, rmap: RelaxationMap, times: tuple[float, float, float],
                     problem: GMP, method: str, random_state: np.random.Generator | int | None,
                     sub_basis: np.ndarray | None = None) -> EstimateResult:
     """K atoms of the relaxation's moments ``y`` (the whole ``M_r``, or ``M_B`` on ``sub_basis``) as a mixture."""
@@ -46,7 +46,7 @@ def extract_mixture(spec: MixtureSpec, polys: Sequence[Polynomial], m: np.ndarra
                           for s in low)
             ranks += (numerical_rank(y[index(sub_basis[:, None] + sub_basis[None])]).rank,)
             atoms = extract_atoms_subbasis(y, P, sub_basis, rule=FixedRank(K), rng=random_state)
-    gres = gmp_result(sol, rmap, r, y, report, atoms, be, times, problem, ranks)
+    gres = gmp_result(sol, rmap, r, y, report, atoms, times, problem, ranks)
     if ranks[-1] < K and (len(ranks) < 2 or ranks[-2] < K):
         which = f"M_0..M_{r}" if sub_basis is None else f"M_0..M_{len(ranks) - 2}, then M_B on the sub-basis"
         msg = (f"the moment matrices have numerical ranks {list(ranks)} ({which}), below K={K}: the "

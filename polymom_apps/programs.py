@@ -138,7 +138,7 @@ def riesz_matrix(spec: MixtureSpec, polys: Sequence[Polynomial], r: int) -> np.n
 
 
 def gmp_result(sol: ConicSolution, rmap: RelaxationMap, r: int, y: np.ndarray | None, report: FlatnessReport | None,
-               atoms: Atoms | ExtractionFailure | None, be: str, times: tuple[float, float, float], problem: GMP,
+               atoms: Atoms | ExtractionFailure | None, times: tuple[float, float, float], problem: GMP,
                ranks: Sequence[int] | None = None) -> Result:
     """The :class:`gmp.Result` of the relaxation (gmp's ``package`` step), never certified: the K
     atoms are read at a fixed rank, which no flatness test supports."""
