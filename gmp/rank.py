@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_RANK_RULE",
     "as_rank_rule",
     "numerical_rank",
+    "row_basis",
 ]
 
 
@@ -272,3 +273,12 @@ def numerical_rank(matrix: np.ndarray, rule: RankRule | float | None = None) -> 
         raise ModelError("the matrix contains NaN or inf; check the moment data for non-finite values")
     rule = as_rank_rule(rule)
     return rule.decide(scipy.linalg.svdvals(a) if a.size else np.zeros(0))
+
+
+def row_basis(M: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Pivoted QR of ``M.T`` [GVL13, Sec. 5.4.2]: ``(R, piv, rank)``, the rows ``piv[:rank]`` of
+    ``M`` spanning the others, at the tolerance ``max(m, n) eps |R_00|`` (exact redundancy)."""
+    _, R, piv = scipy.linalg.qr(np.asarray(M, dtype=float).T, mode="economic", pivoting=True)
+    diag = np.abs(np.diag(R))
+    tol = (diag[0] if diag.size else 0.0) * max(M.shape) * np.finfo(float).eps
+    return R, piv, int(np.count_nonzero(diag > tol))

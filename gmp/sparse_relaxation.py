@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 
 from .conic import ConicProgram, ConicSolution, PSDBlock
@@ -20,6 +19,7 @@ from .matrices import csr_from_triplets
 from .moments import MomentSequence
 from .monokeys import KeySpace, local_positions
 from .monomials import basis
+from .rank import row_basis
 from .sparsity import Sparsity, SparsityPlan, _to_clique, make_plan
 
 __all__ = ["SparseRelaxationMap", "build_sparse_relaxation", "check_sparse_problem", "plan_for", "sparse_relax"]
@@ -247,11 +247,9 @@ def _independent_equalities(parts: list, cliques: list[int]) -> list:
             k, coefs, rr = parts[i]
             np.add.at(M, (rr + starts[j], col.ravel()[at:at + rr.size]), coefs)
             at += rr.size
-        _, R, piv = scipy.linalg.qr(M.T, mode="economic", pivoting=True)
-        diag = np.abs(np.diag(R))
-        tol = (diag[0] if diag.size else 0.0) * max(M.shape) * np.finfo(float).eps
+        _, piv, rank = row_basis(M)
         keep = np.zeros(M.shape[0], bool)
-        keep[piv[:int(np.count_nonzero(diag > tol))]] = True
+        keep[piv[:rank]] = True
         for j, i in enumerate(members):
             k, coefs, rr = parts[i]
             kept = keep[starts[j]:starts[j + 1]]

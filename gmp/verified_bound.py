@@ -202,6 +202,7 @@ def verified_bound(problem: GMP, program: ConicProgram, rmap: RelaxationMap, sol
         B = B / np.asarray(column_scale, dtype=float)  # exact: powers of two
 
     d, err_d = _dual_objective(program, y, z, Zs)
+    traces: dict[int, tuple[float, np.ndarray, np.ndarray]] = {}   # per block, when first needed
 
     def penalties(Zcur: list[np.ndarray], r: np.ndarray, err_r: np.ndarray, absorbed: set[int]):
         """Per measure: (penalty, detail) for the dual point with Gram matrices ``Zcur``."""
@@ -228,7 +229,9 @@ def verified_bound(problem: GMP, program: ConicProgram, rmap: RelaxationMap, sol
                 nu = max(0.0, -lam)
                 nus[program.psd[jb].name or str(jb)] = lam
                 if nu > 0:
-                    t0, tcols, tvals = _trace_rows(program.psd[jb])
+                    if jb not in traces:
+                        traces[jb] = _trace_rows(program.psd[jb])
+                    t0, tcols, tvals = traces[jb]
                     with np.errstate(invalid="ignore"):
                         T = abs(t0) + float(np.sum(np.where(tvals != 0, np.abs(tvals) * B[tcols], 0.0)))
                     eig_term += nu * T

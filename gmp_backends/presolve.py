@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from gmp.conic import ConicProgram, ConicSolution
+from gmp.rank import row_basis
 from gmp.status import Status
 
 __all__ = ["CONSISTENCY_TOL", "RowReduction", "independent_rows", "has_no_cones",
@@ -75,15 +76,12 @@ def independent_rows(A: sp.csr_matrix, b: np.ndarray,
     are independent; ``dense_limit`` (entries of the dense ``A``) is the memory
     the caller accepts to spend (cvxopt: what it allocates anyway).
     """
-    from scipy.linalg import qr, solve_triangular
+    from scipy.linalg import solve_triangular
 
     m, n = A.shape
     if m * n > dense_limit:
         return None
-    _, R, piv = qr(A.T.toarray(), mode="economic", pivoting=True)
-    diag = np.abs(np.diag(R))
-    tol = (diag[0] if diag.size else 0.0) * max(m, n) * np.finfo(float).eps
-    r = int(np.count_nonzero(diag > tol))
+    R, piv, r = row_basis(A.toarray())
     dropped = np.sort(piv[r:])
     if r == 0:
         pred, scale = np.zeros(dropped.size), np.zeros(dropped.size)
